@@ -1,0 +1,215 @@
+"""The plugin seam: what an importer or distributor implements, and the conduit it is handed.
+
+Plugins register through entry points, as Pulp 2's did:
+
+- ``pulp.unit_models``: ``<type_id> = module:ContentUnitSubclass``
+- ``pulp.importers`` / ``pulp.distributors``: ``<type_id> = module:ImporterOrDistributorClass``
+- ``pulp.web_apps``: ``<name> = module:mount`` where ``mount(routes: list)`` appends Starlette routes
+- ``pulp.extensions.admin``: ``<name> = module:click_group`` for ``pulp-admin``
+
+A module named in the ``plugin_modules`` setting may instead define ``PULP_PLUGIN = {"unit_models": {…},
+"importers": {…}, "distributors": {…}}`` (used by tests and by plugins not installed as packages).
+
+The platform calls plugin code only inside tasks, with a ``Conduit`` bound to one repository; the
+conduit is the plugin's only way to store files, save units and associate them, so the ordering that
+keeps failures invisible (file, then unit, then association) lives here and not in each plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable
+
+import pymongo
+from pymongo.errors import DuplicateKeyError
+
+from pulp_platform.models.content import ContentUnit, RepositoryContentUnit, now
+from pulp_platform.models.repository import Repository
+from pulp_platform.storage import ContentStore
+
+log = logging.getLogger(__name__)
+
+
+class Importer:
+    """Base of importers. One instance per call; ``config`` is the repository's importer config."""
+
+    type_id: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    unit_types: ClassVar[list[str]] = []
+
+    def validate_config(self, config: dict[str, Any]) -> None:
+        """Raise ``errors.InvalidValue`` for a bad config."""
+
+    def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
+                    metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:
+        """Turn an uploaded file into units in the conduit's repository.
+
+        Returns Pulp 2's upload report ``{"success_flag": True, "summary": …, "details": …}``; on bad
+        input raises a coded error, having saved and associated nothing.
+        """
+        raise NotImplementedError
+
+    def import_units(self, conduit: Conduit, source_repo_id: str, units: list[ContentUnit],
+                     config: dict[str, Any]) -> list[ContentUnit]:
+        """Associate ``units`` (copied from another repository); returns those associated."""
+        for unit in units:
+            conduit.associate(unit)
+        return units
+
+    def remove_units(self, conduit: Conduit, units: list[ContentUnit], config: dict[str, Any]) -> None:
+        for unit in units:
+            conduit.unassociate(unit)
+
+
+class Distributor:
+    """Base of distributors."""
+
+    type_id: ClassVar[str] = ""
+    display_name: ClassVar[str] = ""
+    unit_types: ClassVar[list[str]] = []
+
+    def validate_config(self, repo_id: str, config: dict[str, Any]) -> None:
+        """Raise ``errors.InvalidValue`` for a bad config."""
+
+    def publish_repo(self, conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
+        """Publish the repository's content; returns a summary."""
+        return {}
+
+    def distributor_removed(self, repo_id: str, config: dict[str, Any]) -> None:
+        """Undo whatever publishing left behind for this repository."""
+
+
+@dataclass
+class Plugins:
+    unit_models: dict[str, type[ContentUnit]] = field(default_factory=dict)
+    importers: dict[str, type[Importer]] = field(default_factory=dict)
+    distributors: dict[str, type[Distributor]] = field(default_factory=dict)
+    web_apps: list[Callable[[list], None]] = field(default_factory=list)
+
+    def model(self, type_id: str) -> type[ContentUnit]:
+        return self.unit_models[type_id]
+
+
+@cache
+def plugins(extra_modules: str = "") -> Plugins:
+    """Everything installed, loaded once per process."""
+    found = Plugins()
+    groups = {"pulp.unit_models": found.unit_models, "pulp.importers": found.importers,
+              "pulp.distributors": found.distributors}
+    for group, target in groups.items():
+        for ep in entry_points(group=group):
+            target[ep.name] = ep.load()
+    for ep in entry_points(group="pulp.web_apps"):
+        found.web_apps.append(ep.load())
+    for name in filter(None, (m.strip() for m in extra_modules.split(","))):
+        spec = getattr(importlib.import_module(name), "PULP_PLUGIN", {})
+        found.unit_models.update(spec.get("unit_models", {}))
+        found.importers.update(spec.get("importers", {}))
+        found.distributors.update(spec.get("distributors", {}))
+    return found
+
+
+class Canceled(Exception):
+    """Raised by ``Conduit.check_canceled`` when the task was canceled; the task ends ``canceled``."""
+
+
+class Conduit:
+    """A plugin's handle on one repository inside one task."""
+
+    def __init__(self, repo_id: str, store: ContentStore, *,
+                 progress: Callable[[dict[str, Any]], None] | None = None,
+                 canceled: Callable[[], bool] | None = None) -> None:
+        self.repo_id = repo_id
+        self.store = store
+        self._progress = progress
+        self._canceled = canceled
+
+    # -- units ---------------------------------------------------------------------------------
+    def save_unit(self, unit: ContentUnit, *, update: bool = False) -> tuple[ContentUnit, bool]:
+        """Store ``unit`` unless one with its key exists; returns (the stored unit, created?).
+
+        With ``update`` the existing unit's other fields are overwritten (a tag moving to another
+        manifest). Safe when several tasks save the same key at once: one insert wins.
+        """
+        model = type(unit)
+        collection = model._get_collection()
+        doc = unit.to_mongo().to_dict()
+        key = {model._fields[name].db_field: doc[model._fields[name].db_field] for name in model.unit_key_fields}
+        rest = {k: v for k, v in doc.items() if k not in key}
+        if update:
+            on_insert = {"_id": rest.pop("_id")}
+            change: dict[str, Any] = {"$setOnInsert": on_insert, "$set": rest}
+        else:
+            change = {"$setOnInsert": rest}
+        for attempt in range(3):
+            try:
+                stored = collection.find_one_and_update(key, change, upsert=True,
+                                                        return_document=pymongo.ReturnDocument.AFTER)
+                break
+            except DuplicateKeyError:
+                # Two upserts of one new key raced; the loser retries and finds the winner's unit.
+                if attempt == 2:
+                    raise
+        created = stored["_id"] == doc["_id"]
+        return model._from_son(stored), created
+
+    def associate(self, unit: ContentUnit) -> bool:
+        """Make the repository hold ``unit``; True if it did not already."""
+        when = now()
+        result = RepositoryContentUnit._get_collection().update_one(
+            {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id},
+            {"$setOnInsert": {"created": when}, "$set": {"updated": when}},
+            upsert=True,
+        )
+        return result.upserted_id is not None
+
+    def unassociate(self, unit: ContentUnit) -> bool:
+        result = RepositoryContentUnit._get_collection().delete_one(
+            {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id})
+        return result.deleted_count > 0
+
+    def unit_ids(self, type_id: str) -> list[str]:
+        rows = RepositoryContentUnit._get_collection().find(
+            {"repo_id": self.repo_id, "unit_type_id": type_id}, {"unit_id": 1})
+        return [row["unit_id"] for row in rows]
+
+    def units(self, model: type[ContentUnit], **filters: Any) -> Iterable[ContentUnit]:
+        """Units of one type held by the repository, optionally filtered by field values."""
+        return model.objects(id__in=self.unit_ids(model.type_id), **filters)
+
+    def has_unit(self, model: type[ContentUnit], **filters: Any) -> bool:
+        return self.units(model, **filters).first() is not None
+
+    def update_counts(self, added: bool = False, removed: bool = False) -> dict[str, int]:
+        """Recount the repository's units by type and store the counts on the repository."""
+        return update_unit_counts(self.repo_id, added=added, removed=removed)
+
+    # -- task ----------------------------------------------------------------------------------
+    def set_progress(self, report: dict[str, Any]) -> None:
+        if self._progress:
+            self._progress(report)
+
+    def check_canceled(self) -> None:
+        if self._canceled and self._canceled():
+            raise Canceled()
+
+
+def update_unit_counts(repo_id: str, *, added: bool = False, removed: bool = False) -> dict[str, int]:
+    """Recount a repository's units by type (a count, not an increment, so repeats are harmless)."""
+    rows = RepositoryContentUnit._get_collection().aggregate([
+        {"$match": {"repo_id": repo_id}},
+        {"$group": {"_id": "$unit_type_id", "n": {"$sum": 1}}},
+    ])
+    counts = {row["_id"]: row["n"] for row in rows}
+    change: dict[str, Any] = {"content_unit_counts": counts}
+    if added:
+        change["last_unit_added"] = now()
+    if removed:
+        change["last_unit_removed"] = now()
+    Repository._get_collection().update_one({"repo_id": repo_id}, {"$set": change})
+    return counts

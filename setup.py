@@ -1,0 +1,85 @@
+"""One distribution for the platform, the docker plugin, its shared code and its admin extension.
+
+The folders follow Pulp 2's layout (``common/pulp_docker/common``, ``plugins/pulp_docker/plugins``,
+``extensions_admin/pulp_docker/extensions/admin``); ``pulp_docker`` is a namespace package spread over
+them, so ``package_dir`` maps each sub-package to its folder.
+"""
+
+from setuptools import find_packages, setup
+
+PACKAGE_DIRS = {
+    "pulp_docker.common": "common/pulp_docker/common",
+    "pulp_docker.plugins": "plugins/pulp_docker/plugins",
+    "pulp_docker.extensions.admin": "extensions_admin/pulp_docker/extensions/admin",
+}
+
+
+def _packages() -> list[str]:
+    packages = ["pulp_platform"] + [f"pulp_platform.{p}" for p in find_packages("pulp_platform")]
+    for name, folder in PACKAGE_DIRS.items():
+        packages.append(name)
+        packages += [f"{name}.{p}" for p in find_packages(folder)]
+    return packages
+
+
+def _package_dirs() -> dict[str, str]:
+    dirs = dict(PACKAGE_DIRS)
+    for name, folder in PACKAGE_DIRS.items():
+        for sub in find_packages(folder):
+            dirs[f"{name}.{sub}"] = f"{folder}/{sub.replace('.', '/')}"
+    return dirs
+
+
+setup(
+    name="pulp_docker",
+    version="0.1.0",
+    description="A content manager for container images speaking the Pulp 2 REST API and the registry API",
+    license="GPL-2.0-or-later",
+    python_requires=">=3.11",
+    packages=_packages(),
+    package_dir=_package_dirs(),
+    package_data={"pulp_docker.common": ["schemas/*.json"]},
+    install_requires=[
+        "mongoengine>=0.29",
+        "pymongo>=4.6",
+        "celery[sqlalchemy]>=5.4",
+        "redis>=5",
+        "starlette>=0.40",
+        "uvicorn>=0.30",
+        "click>=8.1",
+        "rich>=13",
+        "requests>=2.31",
+        "jsonschema>=4.21",
+        "bcrypt>=4",
+        "secantusdb==0.7.0b3",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "pytest-timeout", "ruff", "psutil"],
+    },
+    entry_points={
+        "console_scripts": [
+            "pulp-server = pulp_platform.server_cli:main",
+            "pulp-admin = pulp_platform.client.admin:main",
+        ],
+        # The plugin seam: Pulp 2 plugins registered the same way.
+        "pulp.unit_models": [
+            "docker_blob = pulp_docker.plugins.models:Blob",
+            "docker_manifest = pulp_docker.plugins.models:Manifest",
+            "docker_manifest_list = pulp_docker.plugins.models:ManifestList",
+            "docker_tag = pulp_docker.plugins.models:Tag",
+        ],
+        "pulp.importers": [
+            "docker_importer = pulp_docker.plugins.importers.importer:DockerImporter",
+        ],
+        "pulp.distributors": [
+            "docker_distributor_web = pulp_docker.plugins.distributors.web:DockerWebDistributor",
+            "docker_distributor_export = pulp_docker.plugins.distributors.export:DockerExportDistributor",
+        ],
+        "pulp.web_apps": [
+            "docker_registry = pulp_docker.plugins.registry.app:mount",
+        ],
+        "pulp.extensions.admin": [
+            "docker = pulp_docker.extensions.admin.cli:docker_group",
+        ],
+    },
+)
