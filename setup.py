@@ -38,7 +38,6 @@ setup(
     python_requires=">=3.11",
     packages=_packages(),
     package_dir=_package_dirs(),
-    package_data={"pulp_docker.common": ["schemas/*.json"]},
     install_requires=[
         "mongoengine>=0.29",
         "pymongo>=4.6",
