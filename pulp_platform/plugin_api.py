@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable
+from typing import Any, ClassVar
 
 import pymongo
 from pymongo.errors import DuplicateKeyError
@@ -103,15 +104,29 @@ def plugins(extra_modules: str = "") -> Plugins:
               "pulp.distributors": found.distributors}
     for group, target in groups.items():
         for ep in entry_points(group=group):
-            target[ep.name] = ep.load()
+            loaded = _load(ep)
+            if loaded is not None:
+                target[ep.name] = loaded
     for ep in entry_points(group="pulp.web_apps"):
-        found.web_apps.append(ep.load())
+        loaded = _load(ep)
+        if loaded is not None:
+            found.web_apps.append(loaded)
     for name in filter(None, (m.strip() for m in extra_modules.split(","))):
         spec = getattr(importlib.import_module(name), "PULP_PLUGIN", {})
         found.unit_models.update(spec.get("unit_models", {}))
         found.importers.update(spec.get("importers", {}))
         found.distributors.update(spec.get("distributors", {}))
     return found
+
+
+def _load(ep: Any) -> Any:
+    """Load one entry point; a broken plugin is logged loudly and skipped so the others still work."""
+    try:
+        return ep.load()
+    except Exception:
+        log.exception("PLUGIN NOT LOADED: entry point %s = %s (group %s) failed to import; skipping it",
+                      ep.name, ep.value, ep.group)
+        return None
 
 
 class Canceled(Exception):

@@ -20,9 +20,10 @@ import hashlib
 import os
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -31,4 +31,6 @@ OCI_LAYERS = frozenset({
 
 def is_foreign(media_type: str | None) -> bool:
     """Layers a registry does not hold (Windows base layers): skopeo leaves them out of a dir."""
-    return bool(media_type) and (media_type == DOCKER_FOREIGN_LAYER or media_type.startswith(OCI_NONDISTRIBUTABLE_PREFIX))
+    if not media_type:
+        return False
+    return media_type == DOCKER_FOREIGN_LAYER or media_type.startswith(OCI_NONDISTRIBUTABLE_PREFIX)

@@ -1,0 +1,142 @@
+"""Read an uploaded tarball once, front to back, handing each wanted regular file to a sink.
+
+This is the one safe tar-member helper: every reader of every tarball kind goes through ``walk``.
+The tar may be plain or compressed (gzip, bzip2, xz: tarfile's stream mode detects which). Members
+are never extracted to a working directory: the caller's sink sees each member's stream exactly
+once, so a blob can be hashed while it is copied to its one resting place.
+
+Refused, with DKR1031 naming the member: absolute paths, ``..``, devices and fifos, a regular member
+that appears twice, a member claiming more bytes than the whole upload. Links are not followed; they
+are listed in the result so that the reader of each kind decides (a skopeo dir has none).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tarfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import BinaryIO, Generic, TypeVar
+
+from pulp_docker.common.error_codes import DKR1030, DKR1031, DockerError
+
+T = TypeVar("T")
+
+HEX64 = r"[0-9a-f]{64}"
+# Names whose content a reader of some kind needs; anything else is a stray file and is skipped.
+METADATA_NAMES = frozenset({"manifest.json", "version", "index.json", "oci-layout", "repositories"})
+_INSTANCE_MANIFEST = re.compile(rf"^{HEX64}\.manifest\.json$")
+_BLOB = re.compile(rf"^{HEX64}(\.tar|\.json)?$")
+# Metadata files are small JSON; a bigger one is not what it claims to be.
+MAX_METADATA_SIZE = 4 * 1024 * 1024
+STREAM_BUFFER = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Member:
+    """A regular file of the tarball: its normalised path and size."""
+
+    path: str
+    size: int
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+    @property
+    def is_metadata(self) -> bool:
+        return self.name in METADATA_NAMES or bool(_INSTANCE_MANIFEST.match(self.name))
+
+    @property
+    def is_blob(self) -> bool:
+        return bool(_BLOB.match(self.name))
+
+
+@dataclass
+class Archive(Generic[T]):
+    """What ``walk`` found: the sink's result per kept file, by path relative to the image root."""
+
+    files: dict[str, T] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def normalise(name: str) -> str:
+    """A member name as a clean relative posix path; raises DKR1031 for absolute or escaping names."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", name):
+        raise DockerError(DKR1031, member=name, reason="absolute path")
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise DockerError(DKR1031, member=name, reason="path leads outside the image ('..')")
+    return "/".join(parts)
+
+
+def read_metadata(member: Member, stream: BinaryIO) -> bytes:
+    """Read a small metadata member whole, refusing one larger than any real one."""
+    if member.size > MAX_METADATA_SIZE:
+        raise DockerError(DKR1031, member=member.path, reason=f"metadata file larger than {MAX_METADATA_SIZE} bytes")
+    return stream.read()
+
+
+def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_size: int | None = None) -> Archive[T]:
+    """Read the tar in ``fileobj`` sequentially; call ``sink`` for each metadata or blob-named file.
+
+    Returns an Archive whose paths are relative to the image root: a ``./`` prefix or one top folder
+    holding everything is removed. Raises DockerError DKR1030 when the input is not a whole tar,
+    DKR1031 for an unsafe member.
+    """
+    found: dict[str, T] = {}
+    links: list[str] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    try:
+        with tarfile.open(fileobj=fileobj, mode="r|*", bufsize=STREAM_BUFFER) as tar:
+            for info in tar:
+                path = normalise(info.name)
+                if info.isdir() or not path:
+                    continue
+                if info.issym() or info.islnk():
+                    links.append(path)
+                    continue
+                if not info.isreg():
+                    raise DockerError(DKR1031, member=info.name, reason="not a regular file (device, fifo or other)")
+                # tarfile's own data filter refuses what we may have missed (it knows more tar variants).
+                tarfile.data_filter(info, "/image")
+                if path in seen:
+                    raise DockerError(DKR1031, member=info.name, reason="appears more than once in the tar")
+                seen.add(path)
+                if upload_size is not None and info.size > upload_size:
+                    raise DockerError(DKR1031, member=info.name,
+                                      reason=f"claims {info.size} bytes, more than the {upload_size}-byte upload")
+                member = Member(path, info.size)
+                if not (member.is_metadata or member.is_blob):
+                    skipped.append(path)
+                    continue
+                stream = tar.extractfile(info)
+                assert stream is not None  # a regular file always has a stream
+                found[path] = sink(member, stream)
+    except DockerError:
+        raise
+    except tarfile.FilterError as exc:
+        raise DockerError(DKR1031, member=getattr(exc, "tarinfo", None) and exc.tarinfo.name or "?",
+                          reason=str(exc)) from None
+    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+        raise DockerError(DKR1030, reason=str(exc) or type(exc).__name__) from None
+    if not seen and not links:
+        raise DockerError(DKR1030, reason="the archive holds no files")
+    prefix = _common_top_folder(list(seen) + links)
+    if prefix:
+        cut = len(prefix) + 1
+        found = {path[cut:]: value for path, value in found.items()}
+        links = [path[cut:] for path in links]
+        skipped = [path[cut:] for path in skipped]
+    return Archive(found, links, skipped)
+
+
+def _common_top_folder(paths: list[str]) -> str:
+    """The one folder every path sits under (``tar -cf x.tar dir``), or '' when files sit at the root."""
+    tops = {p.split("/", 1)[0] for p in paths}
+    if len(tops) == 1 and all("/" in p for p in paths):
+        return tops.pop()
+    return ""

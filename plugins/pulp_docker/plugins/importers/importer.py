@@ -1,0 +1,39 @@
+"""The docker importer: the plugin class the platform calls for uploads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+from pulp_docker.common import constants
+from pulp_docker.common.error_codes import DKR1038, DockerError
+from pulp_docker.plugins.importers.image_upload import import_image
+from pulp_docker.plugins.importers.tagging import tag_from_upload, tag_summary
+
+from pulp_platform.plugin_api import Conduit, Importer
+
+
+class DockerImporter(Importer):
+    type_id: ClassVar[str] = constants.IMPORTER_TYPE_ID
+    display_name: ClassVar[str] = "Docker Importer"
+    unit_types: ClassVar[list[str]] = [constants.BLOB_TYPE_ID, constants.MANIFEST_TYPE_ID,
+                                       constants.MANIFEST_LIST_TYPE_ID, constants.TAG_TYPE_ID]
+
+    def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
+                    metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:
+        """Import an image tarball (``docker_manifest``/``docker_manifest_list``) or a tag (``docker_tag``).
+
+        For an image, ``metadata["tag"]`` optionally names a tag to point at the imported manifest.
+        The tarball's kind and the manifest's type are decided by its content, not by the client.
+        """
+        metadata = metadata or {}
+        if unit_type_id == constants.TAG_TYPE_ID:
+            tag = tag_from_upload(conduit, unit_key, metadata)
+            unit = {"type_id": tag.type_id, "unit_key": tag.unit_key, "metadata": tag.metadata()}
+            return {"success_flag": True, "summary": {"tag": tag.name},
+                    "details": {"unit": unit, "tag": tag_summary(tag)}}
+        if unit_type_id in (constants.MANIFEST_TYPE_ID, constants.MANIFEST_LIST_TYPE_ID):
+            if file_path is None:
+                raise DockerError(DKR1038, type_id=f"{unit_type_id} without an uploaded file")
+            return import_image(conduit, Path(file_path), metadata.get(constants.UPLOAD_TAG_KEY))
+        raise DockerError(DKR1038, type_id=unit_type_id)
