@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jsonschema
+
 from pulp_docker.common import media_types as mt
 from pulp_docker.common import schemas
 from pulp_docker.common.error_codes import DKR1034, DKR1035, DockerError

@@ -6,8 +6,9 @@ are never extracted to a working directory: the caller's sink sees each member's
 once, so a blob can be hashed while it is copied to its one resting place.
 
 Refused, with DKR1031 naming the member: absolute paths, ``..``, devices and fifos, a regular member
-that appears twice, a member claiming more bytes than the whole upload. Links are not followed; they
-are listed in the result so that the reader of each kind decides (a skopeo dir has none).
+that appears twice. With DKR1030: a member claiming more bytes than the whole upload, a truncated tar.
+Links are not followed; they are listed in the result so that the reader of each kind decides (a skopeo
+dir has none).
 """
 
 from __future__ import annotations
@@ -107,8 +108,9 @@ def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_siz
                     raise DockerError(DKR1031, member=info.name, reason="appears more than once in the tar")
                 seen.add(path)
                 if upload_size is not None and info.size > upload_size:
-                    raise DockerError(DKR1031, member=info.name,
-                                      reason=f"claims {info.size} bytes, more than the {upload_size}-byte upload")
+                    # Checked before any copy: a lying header must not make us write past the upload.
+                    raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, more than the "
+                                                      f"whole {upload_size}-byte upload (truncated or corrupt)")
                 member = Member(path, info.size)
                 if not (member.is_metadata or member.is_blob):
                     skipped.append(path)

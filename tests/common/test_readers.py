@@ -1,0 +1,180 @@
+"""Every reader and the manifest parser against the real skopeo/umoci fixtures, with no server."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from pulp_docker.common import kinds, manifest, media_types
+from pulp_docker.common.error_codes import DockerError
+from pulp_docker.common.tarball import Member, read_metadata, walk
+
+DATA = Path(__file__).parent.parent / "data"
+FACTS = json.loads((DATA / "FACTS.json").read_text())
+SKOPEO_FIXTURES = [name for name in FACTS]
+
+
+def _hashing_sink(member: Member, stream) -> bytes | tuple[str, int]:
+    if member.is_metadata:
+        return read_metadata(member, stream)
+    sha, size = hashlib.sha256(), 0
+    while chunk := stream.read(65536):
+        sha.update(chunk)
+        size += len(chunk)
+    return f"sha256:{sha.hexdigest()}", size
+
+
+def _read(data: bytes):
+    return kinds.open_source(walk(io.BytesIO(data), _hashing_sink, upload_size=len(data)))
+
+
+@pytest.mark.parametrize("name", SKOPEO_FIXTURES)
+def test_skopeo_fixture_reads_with_facts(name: str) -> None:
+    facts = FACTS[name]
+    source = _read((DATA / name).read_bytes())
+    assert source.kind == kinds.SKOPEO_DIR
+    assert source.version == "1.1"
+    assert manifest.sha256_digest(source.manifest) == facts["manifest_digest_of_file_bytes"]
+    assert sorted(d.split(":")[1] for d in source.blobs) == sorted(facts["blob_files"])
+    for digest, (actual, _size) in source.blobs.items():
+        assert actual == digest
+    parsed = manifest.parse(source.manifest)
+    assert parsed.schema_version == facts["schemaVersion"]
+    if facts["schemaVersion"] == 2:
+        assert parsed.digest == facts["manifest_digest_of_file_bytes"]
+        assert parsed.config.digest == facts["config"]
+        assert [layer.digest for layer in parsed.layers] == facts["layers"]
+        expected = facts["mediaType"] or media_types.OCI_MANIFEST
+        assert parsed.media_type == expected
+
+
+def test_schema1_digest_is_over_the_payload_without_signatures() -> None:
+    source = _read((DATA / "skopeo-v2s1.tar").read_bytes())
+    parsed = manifest.parse(source.manifest)
+    doc = json.loads(source.manifest)
+    assert parsed.media_type == media_types.DOCKER_MANIFEST_V1_SIGNED
+    # The payload is the manifest without its signatures block; the file digest differs from it.
+    unsigned = {k: v for k, v in doc.items() if k != "signatures"}
+    payload = manifest.schema1_payload(source.manifest, doc)
+    assert json.loads(payload) == unsigned
+    assert parsed.digest == manifest.sha256_digest(payload) != FACTS["skopeo-v2s1.tar"]["manifest_digest_of_file_bytes"]
+    assert {b.digest.split(":")[1] for b in parsed.blobs} == set(FACTS["skopeo-v2s1.tar"]["blob_files"])
+
+
+@pytest.mark.parametrize("name,kind", [("docker-archive.tar", kinds.DOCKER_ARCHIVE),
+                                       ("oci-archive.tar", kinds.OCI_LAYOUT)])
+def test_other_kinds_are_detected_and_refused_clearly(name: str, kind: str) -> None:
+    with pytest.raises(DockerError) as info:
+        _read((DATA / name).read_bytes())
+    assert info.value.code == "DKR1032"
+    assert kind in info.value.description
+
+
+def _retar(name: str, rename, *, compress: bool = False, skip=()) -> bytes:
+    """Rewrite a fixture tar with renamed members (a test's variant of a real skopeo dir)."""
+    out = io.BytesIO()
+    with tarfile.open(DATA / name) as src, tarfile.open(fileobj=out, mode="w") as dst:
+        for info in src.getmembers():
+            if info.name in skip:
+                continue
+            data = src.extractfile(info).read() if info.isreg() else None
+            info.name = rename(info.name)
+            dst.addfile(info, io.BytesIO(data) if data is not None else None)
+    return gzip.compress(out.getvalue()) if compress else out.getvalue()
+
+
+@pytest.mark.parametrize("variant", ["top-folder", "gzip", "no-version", "v1.0-names"])
+def test_layout_variants_read_the_same_image(variant: str) -> None:
+    expected = _read((DATA / "skopeo-v2s2.tar").read_bytes())
+    if variant == "top-folder":
+        data = _retar("skopeo-v2s2.tar", lambda n: f"myimage/{n}")
+    elif variant == "gzip":
+        data = _retar("skopeo-v2s2.tar", lambda n: n, compress=True)
+    elif variant == "no-version":
+        data = _retar("skopeo-v2s2.tar", lambda n: n, skip={"version"})
+    else:
+        data = _retar("skopeo-v2s2.tar", lambda n: f"{n}.tar" if len(n) == 64 else n)
+    source = _read(data)
+    assert source.manifest == expected.manifest
+    assert source.blobs == expected.blobs
+    assert source.version == (None if variant == "no-version" else "1.1")
+
+
+def _tar_with(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return out.getvalue()
+
+
+def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+@pytest.mark.parametrize("members,reason", [
+    ([(_info("../manifest.json"), b"{}")], "'..'"),
+    ([(_info("/etc/manifest.json"), b"{}")], "absolute path"),
+    ([(_info("manifest.json"), b"{}"), (_info("manifest.json"), b"{}")], "more than once"),
+    ([(_info("manifest.json"), b"{}"), (_info("dev", tarfile.CHRTYPE), None)], "not a regular file"),
+    ([(_info("manifest.json"), b"{}"), (_info("x", tarfile.SYMTYPE, "/etc/passwd"), None)], "links"),
+])
+def test_unsafe_members_are_refused(members, reason: str) -> None:
+    with pytest.raises(DockerError) as info:
+        _read(_tar_with(members))
+    assert info.value.code == "DKR1031"
+    assert reason in info.value.description
+
+
+def _truncated() -> bytes:
+    """The fixture cut off in the middle of its largest member's data."""
+    whole = (DATA / "skopeo-v2s2.tar").read_bytes()
+    with tarfile.open(DATA / "skopeo-v2s2.tar") as tar:
+        biggest = max(tar.getmembers(), key=lambda m: m.size)
+    return whole[: biggest.offset_data + biggest.size // 2]
+
+
+@pytest.mark.parametrize("data", [b"", b"not a tar at all" * 100, _truncated(), gzip.compress(_truncated())])
+def test_not_a_tar_or_truncated(data: bytes) -> None:
+    with pytest.raises(DockerError) as info:
+        _read(data)
+    assert info.value.code == "DKR1030"
+
+
+@pytest.mark.parametrize("doc,code", [
+    (b"{not json", "DKR1034"),
+    (b"[]", "DKR1034"),
+    (json.dumps({"schemaVersion": 2, "mediaType": "application/x-nonsense", "config": {}, "layers": []}).encode(),
+     "DKR1035"),
+    (json.dumps({"schemaVersion": 2, "mediaType": media_types.DOCKER_MANIFEST_V2, "layers": []}).encode(), "DKR1034"),
+    (json.dumps({"schemaVersion": 2, "mediaType": media_types.DOCKER_MANIFEST_V2,
+                 "config": {"mediaType": media_types.DOCKER_CONFIG, "digest": "md5:abc", "size": 1},
+                 "layers": []}).encode(), "DKR1034"),
+])
+def test_bad_manifests(doc: bytes, code: str) -> None:
+    with pytest.raises(DockerError) as info:
+        manifest.parse(doc)
+    assert info.value.code == code
+
+
+def test_common_imports_no_server_frameworks() -> None:
+    """common/ is pure: shared by the client, it must not pull in the database or the web stack."""
+    import subprocess
+    import sys
+
+    code = ("import sys, pulp_docker.common.kinds, pulp_docker.common.manifest, pulp_docker.common.constants;"
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('mongoengine', 'pymongo', 'celery', 'starlette',"
+            " 'pulp_platform')]; print(bad); sys.exit(1 if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
