@@ -10,6 +10,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from tarballs import member, retar, tar_with, truncated
 
 from pulp_docker.common import kinds, manifest, media_types
 from pulp_docker.common.error_codes import DockerError
@@ -76,76 +77,39 @@ def test_other_kinds_are_detected_and_refused_clearly(name: str, kind: str) -> N
     assert kind in info.value.description
 
 
-def _retar(name: str, rename, *, compress: bool = False, skip=()) -> bytes:
-    """Rewrite a fixture tar with renamed members (a test's variant of a real skopeo dir)."""
-    out = io.BytesIO()
-    with tarfile.open(DATA / name) as src, tarfile.open(fileobj=out, mode="w") as dst:
-        for info in src.getmembers():
-            if info.name in skip:
-                continue
-            data = src.extractfile(info).read() if info.isreg() else None
-            info.name = rename(info.name)
-            dst.addfile(info, io.BytesIO(data) if data is not None else None)
-    return gzip.compress(out.getvalue()) if compress else out.getvalue()
-
-
 @pytest.mark.parametrize("variant", ["top-folder", "gzip", "no-version", "v1.0-names"])
 def test_layout_variants_read_the_same_image(variant: str) -> None:
     expected = _read((DATA / "skopeo-v2s2.tar").read_bytes())
     if variant == "top-folder":
-        data = _retar("skopeo-v2s2.tar", lambda n: f"myimage/{n}")
+        data = retar("skopeo-v2s2.tar", lambda n: f"myimage/{n}")
     elif variant == "gzip":
-        data = _retar("skopeo-v2s2.tar", lambda n: n, compress=True)
+        data = retar("skopeo-v2s2.tar", lambda n: n, compress=True)
     elif variant == "no-version":
-        data = _retar("skopeo-v2s2.tar", lambda n: n, skip={"version"})
+        data = retar("skopeo-v2s2.tar", lambda n: n, skip={"version"})
     else:
-        data = _retar("skopeo-v2s2.tar", lambda n: f"{n}.tar" if len(n) == 64 else n)
+        data = retar("skopeo-v2s2.tar", lambda n: f"{n}.tar" if len(n) == 64 else n)
     source = _read(data)
     assert source.manifest == expected.manifest
     assert source.blobs == expected.blobs
     assert source.version == (None if variant == "no-version" else "1.1")
 
 
-def _tar_with(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w") as tar:
-        for info, data in members:
-            if data is not None:
-                info.size = len(data)
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    return out.getvalue()
-
-
-def _info(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = link
-    return info
-
-
 @pytest.mark.parametrize("members,reason", [
-    ([(_info("../manifest.json"), b"{}")], "'..'"),
-    ([(_info("/etc/manifest.json"), b"{}")], "absolute path"),
-    ([(_info("manifest.json"), b"{}"), (_info("manifest.json"), b"{}")], "more than once"),
-    ([(_info("manifest.json"), b"{}"), (_info("dev", tarfile.CHRTYPE), None)], "not a regular file"),
-    ([(_info("manifest.json"), b"{}"), (_info("x", tarfile.SYMTYPE, "/etc/passwd"), None)], "links"),
+    ([(member("../manifest.json"), b"{}")], "'..'"),
+    ([(member("/etc/manifest.json"), b"{}")], "absolute path"),
+    ([(member("manifest.json"), b"{}"), (member("manifest.json"), b"{}")], "more than once"),
+    ([(member("manifest.json"), b"{}"), (member("dev", tarfile.CHRTYPE), None)], "not a regular file"),
+    ([(member("manifest.json"), b"{}"), (member("x", tarfile.SYMTYPE, "/etc/passwd"), None)], "links"),
 ])
 def test_unsafe_members_are_refused(members, reason: str) -> None:
     with pytest.raises(DockerError) as info:
-        _read(_tar_with(members))
+        _read(tar_with(members))
     assert info.value.code == "DKR1031"
     assert reason in info.value.description
 
 
-def _truncated() -> bytes:
-    """The fixture cut off in the middle of its largest member's data."""
-    whole = (DATA / "skopeo-v2s2.tar").read_bytes()
-    with tarfile.open(DATA / "skopeo-v2s2.tar") as tar:
-        biggest = max(tar.getmembers(), key=lambda m: m.size)
-    return whole[: biggest.offset_data + biggest.size // 2]
-
-
-@pytest.mark.parametrize("data", [b"", b"not a tar at all" * 100, _truncated(), gzip.compress(_truncated())])
+@pytest.mark.parametrize("data", [b"", b"not a tar at all" * 100, truncated("skopeo-v2s2.tar"),
+                                  gzip.compress(truncated("skopeo-v2s2.tar"))])
 def test_not_a_tar_or_truncated(data: bytes) -> None:
     with pytest.raises(DockerError) as info:
         _read(data)
