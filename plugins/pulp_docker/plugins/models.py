@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import mongoengine as me
+
 from pulp_docker.common import constants
 from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList
-
 from pulp_platform.models.content import ContentUnit
 
 

@@ -17,7 +17,6 @@ from pulp_docker.common.tarball import Archive, Member, read_metadata, walk
 from pulp_docker.plugins.importers.storing import Stored, store
 from pulp_docker.plugins.importers.tagging import apply_tag, check_name, tag_summary
 from pulp_docker.plugins.importers.verification import verify
-
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import StagedFile, Staging
 

@@ -9,7 +9,6 @@ from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1038, DockerError
 from pulp_docker.plugins.importers.image_upload import import_image
 from pulp_docker.plugins.importers.tagging import tag_from_upload, tag_summary
-
 from pulp_platform.plugin_api import Conduit, Importer
 
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList, sha256_digest
 from pulp_docker.plugins.importers.verification import ManifestToStore, Plan
 from pulp_docker.plugins.models import Blob, Manifest, ManifestList
-
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import Staging

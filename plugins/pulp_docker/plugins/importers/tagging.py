@@ -8,7 +8,6 @@ from typing import Any
 from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1010, DKR1019, DKR1039, DockerError
 from pulp_docker.plugins.models import Manifest, ManifestList, Tag
-
 from pulp_platform.models.content import ContentUnit
 from pulp_platform.plugin_api import Conduit
 

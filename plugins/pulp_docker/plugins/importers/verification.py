@@ -14,7 +14,6 @@ from pulp_docker.common.error_codes import DKR1017, DKR1018, DKR1036, DKR1037, D
 from pulp_docker.common.image_source import ImageSource
 from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList
 from pulp_docker.plugins.models import Blob, Manifest
-
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import StagedFile
 
