@@ -1,0 +1,239 @@
+"""``docker repo uploads upload|list|resume|cancel``: image tarballs and skopeo directories into a repository.
+
+An upload is sent as ``docker_manifest``; the server decides from the content whether it holds an
+image or a manifest list. ``--tag NAME`` travels in ``unit_metadata`` as ``{"tag": NAME}``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from pulp_docker.common import constants
+from pulp_docker.extensions.admin.options import json_option, repo_id_option
+from pulp_platform.client import uploads
+from pulp_platform.client.context import ClientContext
+from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_platform.client.output import emit_json, human_size, print_documents
+from pulp_platform.client.upload_source import Source, open_source
+from pulp_platform.client.upload_state import UploadRecord
+
+RESUME_COMMAND = "pulp-admin docker repo uploads resume"
+TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+
+
+def sources_in_dir(directory: Path) -> list[Path]:
+    """What ``-d DIR`` uploads: DIR itself when it is an image directory, else the tarballs and image
+    directories directly inside it."""
+    if (directory / "manifest.json").is_file():
+        return [directory]
+    if not directory.is_dir():
+        raise ClientError(f"{directory} is not a directory", ExitCode.DATA)
+    found = sorted(p for p in directory.iterdir()
+                   if (p.is_file() and p.name.endswith(TARBALL_SUFFIXES))
+                   or (p.is_dir() and (p / "manifest.json").is_file()))
+    if not found:
+        raise ClientError(f"no image tarballs (*.tar, *.tar.gz, *.tgz) or image directories in {directory}",
+                          ExitCode.DATA)
+    return found
+
+
+def outcome_json(outcome: uploads.UploadOutcome) -> dict[str, Any]:
+    """One upload's result for scripts."""
+    record, task = outcome.record, outcome.task
+    details = (task.get("result") or {}).get("details") or {}
+    unit = details.get("unit") or {}
+    return {
+        "file": record.path or None,
+        "repo_id": record.repo_id,
+        "upload_id": record.upload_id,
+        "size": record.size,
+        "resumed_from": outcome.resumed_from,
+        "bytes_sent": outcome.bytes_sent,
+        "task_id": task.get("task_id"),
+        "state": task.get("state"),
+        "unit": unit or None,
+        "manifest_digest": (unit.get("unit_key") or {}).get("digest"),
+        "blobs_imported": details.get("blobs_imported"),
+        "blobs_present": details.get("blobs_present"),
+        "tag": details.get("tag"),
+    }
+
+
+def print_outcome(outcome: uploads.UploadOutcome, verbose: bool) -> None:
+    """The outcome in a few lines a person reads: manifest, blobs, tag."""
+    result = outcome_json(outcome)
+    unit = result["unit"] or {}
+    kind = {constants.MANIFEST_LIST_TYPE_ID: "Manifest list"}.get(unit.get("type_id"), "Manifest")
+    click.echo(f"{kind} {result['manifest_digest'] or '(unknown)'} imported into repository {result['repo_id']}")
+    imported, present = result["blobs_imported"], result["blobs_present"]
+    if imported is not None or present is not None:
+        click.echo(f"Blobs imported: {len(imported or [])}, already present: {len(present or [])}")
+        if verbose:
+            for digest in imported or []:
+                click.echo(f"  imported {digest}")
+            for digest in present or []:
+                click.echo(f"  present  {digest}")
+    tag = result["tag"]
+    if tag:
+        click.echo(f"Tag {tag.get('name')} -> {tag.get('manifest_digest')}")
+
+
+def _progress_wanted(as_json: bool) -> bool:
+    return not as_json
+
+
+@click.group("uploads", help="Upload images into a docker repository, and manage interrupted uploads.")
+def uploads_group() -> None:
+    pass
+
+
+@uploads_group.command("upload", help="Upload skopeo-dir tarballs or directories as images into a repository.")
+@repo_id_option
+@click.option("-f", "--file", "files", multiple=True, type=click.Path(),
+              help="Image tarball (a tarred `skopeo copy … dir:`) or such a directory itself; repeatable.")
+@click.option("-d", "--dir", "dirs", multiple=True, type=click.Path(),
+              help="A directory of image tarballs/directories, or one image directory; repeatable.")
+@click.option("--tag", "tag_name", help="Tag the uploaded manifest with this name (created or moved).")
+@click.option("-v", "--verbose", is_flag=True, help="Print each step and every blob digest.")
+@json_option
+@click.pass_obj
+def upload(ctx: ClientContext, repo_id: str, files: tuple[str, ...], dirs: tuple[str, ...], tag_name: str | None,
+           verbose: bool, as_json: bool) -> None:
+    paths = [Path(f) for f in files]
+    for directory in dirs:
+        paths.extend(sources_in_dir(Path(directory).expanduser()))
+    if not paths:
+        raise ClientError("nothing to upload: give -f FILE or -d DIR", ExitCode.USAGE)
+    if tag_name is not None and len(paths) > 1:
+        raise ClientError("--tag names one image; upload one FILE with it", ExitCode.USAGE)
+    if tag_name is not None and not tag_name.strip():
+        raise ClientError("--tag needs a name", ExitCode.USAGE)
+    sources: list[Source] = [open_source(p) for p in paths]  # every path is checked before anything is sent
+    uploads.check_repository(ctx, repo_id)
+    metadata = {constants.UPLOAD_TAG_KEY: tag_name} if tag_name else {}
+    results = []
+    for source in sources:
+        if verbose and not as_json:
+            what = "directory, tarred on the fly" if source.kind == "directory" else "file"
+            click.echo(f"Uploading {source.path} ({what}, {human_size(source.size)}) to repository {repo_id}")
+        outcome = uploads.upload(ctx, repo_id, source, constants.MANIFEST_TYPE_ID, {}, metadata,
+                                 show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND)
+        if as_json:
+            results.append(outcome_json(outcome))
+        else:
+            if verbose:
+                click.echo(f"Upload {outcome.record.upload_id} imported by task {outcome.task.get('task_id')} "
+                           "and deleted")
+            print_outcome(outcome, verbose)
+    if as_json:
+        emit_json(results)
+
+
+def _docker_records(ctx: ClientContext) -> list[UploadRecord]:
+    return [r for r in uploads.records(ctx).all() if r.unit_type_id.startswith("docker_")]
+
+
+def _record_json(ctx: ClientContext, record: UploadRecord) -> dict[str, Any]:
+    try:
+        on_server: int | None = uploads.server_size(ctx, record.upload_id) if record.task_id is None else record.size
+        reachable = True
+    except ClientError:
+        on_server, reachable = None, False
+    return {
+        "upload_id": record.upload_id,
+        "repo_id": record.repo_id,
+        "file": record.path or None,
+        "kind": record.kind,
+        "size": record.size,
+        "server_size": on_server,
+        "server_has_upload": reachable,
+        "unit_type_id": record.unit_type_id,
+        "tag": record.unit_metadata.get(constants.UPLOAD_TAG_KEY) or record.unit_metadata.get("name"),
+        "task_id": record.task_id,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(record.created)),
+    }
+
+
+@uploads_group.command("list", help="List uploads that were interrupted and can be resumed.")
+@json_option
+@click.pass_obj
+def list_uploads(ctx: ClientContext, as_json: bool) -> None:
+    found = [_record_json(ctx, r) for r in _docker_records(ctx)]
+    if as_json:
+        emit_json(found)
+        return
+    if not found:
+        click.echo("No uploads in progress")
+        return
+    shown = []
+    for item in found:
+        size = item["server_size"]
+        progress = ("unknown (server unreachable or upload gone)" if size is None
+                    else f"{human_size(size)} of {human_size(item['size'])}")
+        shown.append({"upload_id": item["upload_id"], "repo_id": item["repo_id"], "file": item["file"],
+                      "on_server": progress, "tag": item["tag"], "started": item["started"]})
+    print_documents("Uploads In Progress", shown)
+
+
+def _chosen(ctx: ClientContext, upload_ids: tuple[str, ...], all_uploads: bool, verb: str) -> list[UploadRecord]:
+    store = uploads.records(ctx)
+    if upload_ids:
+        return [store.get(upload_id) for upload_id in upload_ids]
+    found = _docker_records(ctx)
+    if all_uploads or len(found) <= 1:
+        return found
+    if not sys.stdin.isatty():
+        ids = ", ".join(r.upload_id for r in found)
+        raise ClientError(f"{len(found)} uploads in progress ({ids}); choose with --upload-id or use --all",
+                          ExitCode.USAGE)
+    for number, record in enumerate(found, 1):
+        click.echo(f"  {number}: {record.upload_id}  {record.path or '(no file)'} -> {record.repo_id}")
+    choice = click.prompt(f"Upload to {verb}", type=click.IntRange(1, len(found)))
+    return [found[choice - 1]]
+
+
+@uploads_group.command("resume", help="Resume interrupted uploads, sending only what the server lacks.")
+@click.option("--upload-id", "upload_ids", multiple=True, help="The upload to resume; repeatable.")
+@click.option("--all", "all_uploads", is_flag=True, help="Resume every upload in progress.")
+@click.option("-v", "--verbose", is_flag=True, help="Print each step and every blob digest.")
+@json_option
+@click.pass_obj
+def resume(ctx: ClientContext, upload_ids: tuple[str, ...], all_uploads: bool, verbose: bool,
+           as_json: bool) -> None:
+    chosen = _chosen(ctx, upload_ids, all_uploads, "resume")
+    if not chosen and not as_json:
+        click.echo("No uploads to resume")
+    results = []
+    for record in chosen:
+        outcome = uploads.resume(ctx, record, show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND)
+        if as_json:
+            results.append(outcome_json(outcome))
+            continue
+        if verbose or outcome.resumed_from:
+            click.echo(f"Upload {record.upload_id} resumed at {human_size(outcome.resumed_from)}: sent "
+                       f"{human_size(outcome.bytes_sent)}")
+        if record.unit_type_id == constants.TAG_TYPE_ID:
+            tag = ((outcome.task.get("result") or {}).get("details") or {}).get("tag") or record.unit_metadata
+            click.echo(f"Tag {tag.get('name')} -> {tag.get('manifest_digest')}")
+        else:
+            print_outcome(outcome, verbose)
+    if as_json:
+        emit_json(results)
+
+
+@uploads_group.command("cancel", help="Cancel interrupted uploads, deleting what the server holds of them.")
+@click.option("--upload-id", "upload_ids", multiple=True, help="The upload to cancel; repeatable.")
+@click.option("--all", "all_uploads", is_flag=True, help="Cancel every upload in progress.")
+@click.pass_obj
+def cancel(ctx: ClientContext, upload_ids: tuple[str, ...], all_uploads: bool) -> None:
+    chosen = _chosen(ctx, upload_ids, all_uploads, "cancel")
+    if not chosen:
+        click.echo("No uploads to cancel")
+    for record in chosen:
+        uploads.delete(ctx, record)
+        click.echo(f"Upload {record.upload_id} canceled")

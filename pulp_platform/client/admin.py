@@ -1,0 +1,137 @@
+"""The ``pulp-admin`` entry point: global options, login/logout, tasks, and the plugins' command groups.
+
+Plugins add command groups through the ``pulp.extensions.admin`` entry point group
+(``docker = pulp_docker.extensions.admin.cli:docker_group``); they are imported only when invoked,
+so a broken extension cannot break the others.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from typing import Any
+
+import click
+
+from pulp_platform.client import config as client_config
+from pulp_platform.client import credentials
+from pulp_platform.client.context import ClientContext
+from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_platform.client.tasks import tasks_group
+
+EXTENSION_GROUP = "pulp.extensions.admin"
+
+
+def _extensions() -> dict[str, Any]:
+    return {ep.name: ep for ep in entry_points(group=EXTENSION_GROUP)}
+
+
+class _RootGroup(click.Group):
+    """The built-in commands plus one group per installed extension, loaded on demand."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(_extensions()))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is not None:
+            return command
+        entry_point = _extensions().get(name)
+        if entry_point is None:
+            return None
+        try:
+            loaded = entry_point.load()
+        except Exception as exc:  # any import failure of a plugin becomes one clear error line
+            reason = f"{type(exc).__name__}: {exc}"
+
+            @click.command(name, help=f"(extension failed to load: {reason})",
+                           context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+            def broken() -> None:
+                raise ClientError(f"the {name!r} extension failed to load: {reason}", ExitCode.SERVER)
+
+            return broken
+        if not isinstance(loaded, click.Command):
+            raise ClientError(f"extension {name!r} ({entry_point.value}) is not a click command", ExitCode.SERVER)
+        return loaded
+
+
+@click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-u", "--username", help="Server user name; overrides the stored login and admin.conf.")
+@click.option("-p", "--password", help="Password for --username (asked for when omitted on a terminal).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False),
+              help="admin.conf to use instead of ~/.pulp/admin.conf.")
+@click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of unexpected errors.")
+@click.version_option(package_name="pulp_docker", prog_name="pulp-admin")
+@click.pass_context
+def root(ctx: click.Context, username: str | None, password: str | None, config_file: str | None,
+         debug: bool) -> None:
+    """Manage a Pulp server: repositories, uploads and tasks."""
+    ctx.meta["debug"] = debug
+    ctx.obj = ClientContext(client_config.load(config_file), username=username, password=password)
+
+
+@root.command("login", help="Check a user name and password with the server and store them for later commands.")
+@click.option("-u", "--username", "login_user", help="User name (default: the global -u).")
+@click.option("-p", "--password", "login_password", help="Password (asked for when omitted).")
+@click.pass_obj
+def login(ctx: ClientContext, login_user: str | None, login_password: str | None) -> None:
+    ctx.username = login_user or ctx.username
+    ctx.password = login_password if login_password is not None else ctx.password
+    if not ctx.username:
+        raise ClientError("login needs -u/--username", ExitCode.USAGE)
+    username, password = ctx.auth() or ("", "")
+    ctx.connection.post("actions/login/")
+    stored = credentials.save(ctx.config.id_cert_dir, username, password)
+    click.echo(f"Successfully logged in as {username}; credential stored in {stored}.")
+
+
+@root.command("logout", help="Forget the credential stored by login.")
+@click.pass_obj
+def logout(ctx: ClientContext) -> None:
+    if credentials.remove(ctx.config.id_cert_dir):
+        click.echo("Session certificate successfully removed.")
+    else:
+        click.echo("Not logged in.")
+
+
+root.add_command(tasks_group)
+
+
+def _fail(message: str, exit_code: int) -> int:
+    click.echo(f"error: {message}", err=True)
+    return exit_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run pulp-admin; every failure is one ``error:`` line on stderr and a non-zero exit code."""
+    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        result = root.main(args=list(argv) if argv is not None else None, prog_name="pulp-admin",
+                           standalone_mode=False)
+    except ClientError as exc:
+        if debug:
+            traceback.print_exc()
+        return _fail(exc.message, exc.exit_code)
+    except click.exceptions.Abort:
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except KeyboardInterrupt:
+        return _fail("interrupted", ExitCode.INTERRUPTED)
+    except click.ClickException as exc:
+        if exc.exit_code == 2 and isinstance(exc, click.UsageError) and exc.ctx is not None:
+            click.echo(exc.ctx.get_usage(), err=True)
+        return _fail(exc.format_message(), exc.exit_code)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: still one line, the traceback only with --debug
+        if debug:
+            traceback.print_exc()
+        return _fail(f"unexpected {type(exc).__name__}: {exc} (run with --debug for a traceback)", ExitCode.SERVER)
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

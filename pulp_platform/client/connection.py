@@ -1,0 +1,113 @@
+"""The HTTP wrapper every command talks through: JSON in and out, Pulp error bodies turned into ServerError.
+
+Paths are relative to the API root (``repositories/``); every request carries Basic credentials. Upload
+bodies are file-like objects with a length, so requests streams them instead of reading them whole.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+import requests
+
+from pulp_platform.client.config import ClientConfig
+from pulp_platform.client.failures import ClientError, ExitCode, ServerError
+
+# (connect, read): reads cover a whole chunk PUT or a slow server answer.
+TIMEOUT = (10.0, 600.0)
+
+
+class Connection:
+    """One session with the server at ``config.api_url``."""
+
+    def __init__(self, config: ClientConfig, auth: tuple[str, str] | None) -> None:
+        self.config = config
+        self.api_url = config.api_url
+        self.session = requests.Session()
+        self.session.auth = auth
+        self.session.verify = config.verify
+        self.session.headers["User-Agent"] = "pulp-admin (pulp_docker)"
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path, accepting ``/pulp/api/v2/...`` hrefs as the server gives them."""
+        if path.startswith("http://") or path.startswith("https://"):
+            return path
+        if path.startswith("/"):
+            return self.config.base_url + path
+        return self.api_url + path
+
+    def request(self, method: str, path: str, *, json: Any = None, data: IO[bytes] | bytes | None = None,
+                params: dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> Any:
+        """Send one request; return the decoded JSON body (None when empty) or raise ClientError."""
+        url = self.url(path)
+        try:
+            response = self.session.request(method, url, json=json, data=data, params=params,
+                                            headers=headers, timeout=TIMEOUT)
+        except requests.exceptions.SSLError as exc:
+            raise ClientError(f"TLS failure talking to {self.config.base_url}: {_reason(exc)}",
+                              ExitCode.CONNECTION) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise ClientError(f"cannot reach the Pulp server at {self.config.base_url}: {_reason(exc)}",
+                              ExitCode.CONNECTION) from exc
+        except requests.exceptions.Timeout as exc:
+            raise ClientError(f"the Pulp server at {self.config.base_url} did not answer in time",
+                              ExitCode.CONNECTION) from exc
+        if response.status_code >= 400:
+            raise error_from_response(response, self.session.auth)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise ClientError(f"{method} {url}: the server answered HTTP {response.status_code} with a body "
+                              "that is not JSON; is this a Pulp server?", ExitCode.SERVER) from exc
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.request("POST", path, json=json, **kw)
+
+    def put(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.request("PUT", path, json=json, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Any:
+        return self.request("DELETE", path, **kw)
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests failure, without urllib3's object reprs."""
+    cause: BaseException = exc
+    while cause.__cause__ is not None or cause.__context__ is not None:
+        cause = cause.__cause__ or cause.__context__  # type: ignore[assignment]
+    text = str(cause) or type(cause).__name__
+    # urllib3 wraps errno texts as "<...HTTPConnection object at 0x..>: Failed to establish...: [Errno 111] ..."
+    if "[Errno" in text:
+        text = text[text.index("[Errno"):]
+    return text.rstrip(")'\"")
+
+
+def error_from_response(response: requests.Response, auth: Any) -> ServerError:
+    """One line describing a 4xx/5xx answer, from the Pulp error body when there is one."""
+    status = response.status_code
+    code = description = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        code = error.get("code")
+        description = error.get("description") or body.get("error_message")
+    if status == 401:
+        user = auth[0] if isinstance(auth, tuple) and auth else None
+        who = f"user {user!r}" if user else "no credentials given"
+        return ServerError(f"authentication failed ({who}; HTTP 401): log in with `pulp-admin login -u USER -p "
+                           "PASSWORD` or pass -u/-p", ExitCode.NOPERM, status, code)
+    if status == 403:
+        return ServerError(f"permission denied (HTTP 403){': ' + description if description else ''}",
+                           ExitCode.NOPERM, status, code)
+    text = description or f"{response.request.method} {response.url}: {response.reason or 'error'}"
+    prefix = f"{code}: " if code else ""
+    exit_code = ExitCode.SERVER if status >= 500 else ExitCode.DATA
+    return ServerError(f"{prefix}{text} (HTTP {status})", exit_code, status, code)
