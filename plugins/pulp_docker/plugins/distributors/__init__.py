@@ -1,0 +1,1 @@
+"""The docker distributors: ``web`` publishes to the registry API, ``export`` is a placeholder."""

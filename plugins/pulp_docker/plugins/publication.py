@@ -1,0 +1,299 @@
+"""What the registry serves: published snapshots of repositories, and the names pointing at them.
+
+Two collections hold the published state::
+
+    docker_published_units   one row per tag, manifest, manifest list and blob of one publication
+                             {publication_id, repo_id, kind, key, ...}; key is the tag name or digest
+    docker_registry_names    one document per registry name (``_id``, e.g. ``ns/app``) pointing at the
+                             current publication, with the repository it came from and ``protected``
+
+A publish writes a new publication's rows first, then switches the name to it with one single-document
+write (atomic without transactions), then deletes the rows of the repository's older publications. A
+reader resolves the name once and reads rows of that publication only, so it sees the old snapshot or
+the new one, never a mix; a reader that resolved the name just before the switch and misses a row asks
+again (``Published.refresh``), so deleting the old rows never hides content the new snapshot has.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import mongoengine as me
+from pymongo.errors import DuplicateKeyError
+
+from pulp_docker.common import constants
+from pulp_docker.plugins.models import Blob, Manifest, ManifestList, Tag
+from pulp_platform import errors
+from pulp_platform.models.content import now
+from pulp_platform.plugin_api import Conduit
+
+log = logging.getLogger(__name__)
+
+# Kinds of published rows.
+TAG, MANIFEST, LIST, BLOB = "tag", "manifest", "list", "blob"
+_BATCH = 1000
+
+# The distribution reference grammar for repository names: lowercase path components joined by "/".
+_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+NAME_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+NAME_MAX = 255
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+
+class PublishedUnit(me.Document):
+    """One tag, manifest, list or blob of one publication (written in bulk through pymongo)."""
+
+    publication_id = me.StringField(required=True)
+    repo_id = me.StringField(required=True)
+    kind = me.StringField(required=True, choices=(TAG, MANIFEST, LIST, BLOB))
+    # The tag name for tags, the digest for everything else.
+    key = me.StringField(required=True)
+    digest = me.StringField(required=True)
+    media_type = me.StringField()
+    size = me.IntField()
+    storage_path = me.StringField()
+    schema_version = me.IntField()
+    # Tags: "image" or "list". Lists: their instances [{digest, media_type, os, arch, variant}].
+    manifest_type = me.StringField()
+    instances = me.ListField(me.DictField())
+
+    meta: ClassVar[dict[str, Any]] = {
+        "collection": "docker_published_units",
+        "indexes": [{"fields": ["publication_id", "kind", "key"]}, {"fields": ["repo_id", "publication_id"]}],
+    }
+
+
+class RegistryName(me.Document):
+    """A registry name and the publication it serves; rewritten whole by each publish (one atomic write)."""
+
+    name = me.StringField(primary_key=True)
+    repo_id = me.StringField(required=True)
+    publication_id = me.StringField(required=True)
+    protected = me.BooleanField(default=False)
+    published = me.DateTimeField(default=now)
+
+    meta: ClassVar[dict[str, Any]] = {"collection": "docker_registry_names", "indexes": [{"fields": ["repo_id"]}]}
+
+
+PUBLICATION_MODELS: list[type[me.Document]] = [PublishedUnit, RegistryName]
+
+
+# -- configuration ----------------------------------------------------------------------------------
+def registry_name(repo_id: str, config: dict[str, Any]) -> str:
+    """The name a repository is served under: ``repo-registry-id``, else the repository id."""
+    return config.get(constants.CONFIG_KEY_REPO_REGISTRY_ID) or repo_id
+
+
+def is_protected(config: dict[str, Any]) -> bool:
+    """``protected`` as a bool; Pulp 2 clients may send the strings "true"/"false"."""
+    value = config.get(constants.CONFIG_KEY_PROTECTED, False)
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return bool(value)
+
+
+def valid_name(name: str) -> bool:
+    return isinstance(name, str) and len(name) <= NAME_MAX and bool(NAME_RE.match(name))
+
+
+def check_name(repo_id: str, config: dict[str, Any]) -> str:
+    """The registry name the config gives; InvalidValue when it is outside the distribution grammar."""
+    raw = config.get(constants.CONFIG_KEY_REPO_REGISTRY_ID)
+    if raw is not None and not isinstance(raw, str):
+        raise errors.InvalidValue(constants.CONFIG_KEY_REPO_REGISTRY_ID, reason="must be a string")
+    name = registry_name(repo_id, config)
+    if not valid_name(name):
+        source = "repo-registry-id" if raw else f"the repository id {repo_id!r}, used when repo-registry-id is unset,"
+        raise errors.InvalidValue(
+            constants.CONFIG_KEY_REPO_REGISTRY_ID,
+            reason=f"{source} {name!r} is not a valid registry name: lowercase letters and digits, separated by "
+                   f"'.', '_', '__' or '-', in components joined by '/', at most {NAME_MAX} characters")
+    return name
+
+
+def check_protected(config: dict[str, Any]) -> None:
+    """InvalidValue unless ``protected`` is absent, a bool, or the string "true"/"false"."""
+    value = config.get(constants.CONFIG_KEY_PROTECTED, False)
+    if not isinstance(value, bool) and str(value).strip().lower() not in ("true", "false"):
+        raise errors.InvalidValue(constants.CONFIG_KEY_PROTECTED, reason="must be true or false")
+
+
+def validate_config(repo_id: str, config: dict[str, Any], distributor_type_id: str) -> None:
+    """Raise InvalidValue for a bad registry id or ``protected``, or a name another repository uses."""
+    name = check_name(repo_id, config)
+    check_protected(config)
+    other = _name_owner(name, repo_id, distributor_type_id)
+    if other:
+        raise errors.InvalidValue(constants.CONFIG_KEY_REPO_REGISTRY_ID,
+                                  reason=f"registry name {name!r} is already used by repository {other!r}")
+
+
+def _name_owner(name: str, repo_id: str, distributor_type_id: str) -> str | None:
+    """Another repository configured (or published) under ``name``, if any."""
+    from pulp_platform.models.repository import RepoDistributor
+
+    for row in RepoDistributor.objects(distributor_type_id=distributor_type_id, repo_id__ne=repo_id):
+        if registry_name(row.repo_id, row.config or {}) == name:
+            return row.repo_id
+    pointer = RegistryName._get_collection().find_one({"_id": name}, {"repo_id": 1})
+    if pointer and pointer["repo_id"] != repo_id:
+        return pointer["repo_id"]
+    return None
+
+
+# -- publishing -------------------------------------------------------------------------------------
+def _snapshot(conduit: Conduit, publication_id: str) -> Iterator[dict[str, Any]]:
+    """The rows of a new publication of the conduit's repository."""
+    base = {"publication_id": publication_id, "repo_id": conduit.repo_id}
+    targets: dict[str, dict[str, Any]] = {}
+    for m in conduit.units(Manifest):
+        row = {**base, "kind": MANIFEST, "key": m.digest, "digest": m.digest, "media_type": m.media_type,
+               "size": m.size, "storage_path": m.storage_path, "schema_version": m.schema_version}
+        targets[m.digest] = row
+        yield row
+    for ml in conduit.units(ManifestList):
+        instances = [{"digest": i.digest, "media_type": i.media_type, "os": i.os, "arch": i.arch,
+                      "variant": i.variant} for i in ml.manifests]
+        row = {**base, "kind": LIST, "key": ml.digest, "digest": ml.digest, "media_type": ml.media_type,
+               "size": ml.size, "storage_path": ml.storage_path, "schema_version": ml.schema_version,
+               "instances": instances}
+        targets[ml.digest] = row
+        yield row
+    for b in conduit.units(Blob).only("digest", "size", "storage_path"):
+        yield {**base, "kind": BLOB, "key": b.digest, "digest": b.digest, "size": b.size,
+               "storage_path": b.storage_path}
+    for t in conduit.units(Tag):
+        target = targets.get(t.manifest_digest)
+        if target is None:
+            log.warning("tag %s of repository %s names %s, which the repository does not hold; not published",
+                        t.name, conduit.repo_id, t.manifest_digest)
+            continue
+        yield {**base, "kind": TAG, "key": t.name, "digest": t.manifest_digest, "media_type": target["media_type"],
+               "schema_version": t.schema_version, "manifest_type": t.manifest_type}
+
+
+def _insert(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
+    collection = PublishedUnit._get_collection()
+    counts = {TAG: 0, MANIFEST: 0, LIST: 0, BLOB: 0}
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        counts[row["kind"]] += 1
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            collection.insert_many(batch, ordered=False)
+            batch = []
+    if batch:
+        collection.insert_many(batch, ordered=False)
+    return counts
+
+
+def publish(conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
+    """Snapshot the conduit's repository and switch its registry name to the snapshot; returns a summary."""
+    repo_id = conduit.repo_id
+    name = registry_name(repo_id, config)
+    protected = is_protected(config)
+    publication_id = uuid.uuid4().hex
+    rows = PublishedUnit._get_collection()
+    try:
+        counts = _insert(_snapshot(conduit, publication_id))
+        # The switch: one single-document upsert. Filtering on repo_id makes a name owned by another
+        # repository collide on _id instead of being taken over.
+        RegistryName._get_collection().update_one(
+            {"_id": name, "repo_id": repo_id},
+            {"$set": {"publication_id": publication_id, "protected": protected, "published": now()}},
+            upsert=True)
+    except DuplicateKeyError:
+        rows.delete_many({"publication_id": publication_id})
+        owner = RegistryName._get_collection().find_one({"_id": name}, {"repo_id": 1}) or {}
+        raise errors.InvalidValue(constants.CONFIG_KEY_REPO_REGISTRY_ID,
+                                  reason=f"registry name {name!r} is already published by repository "
+                                         f"{owner.get('repo_id')!r}") from None
+    except BaseException:
+        rows.delete_many({"publication_id": publication_id})
+        raise
+    # A renamed repository stops being served under its old name; older publications (and rows left
+    # by a publish that died before its switch) go. Publishes of one repository never run at once.
+    RegistryName._get_collection().delete_many({"repo_id": repo_id, "_id": {"$ne": name}})
+    rows.delete_many({"repo_id": repo_id, "publication_id": {"$ne": publication_id}})
+    log.info("published repository %s as %s (%s)", repo_id, name, counts)
+    return {"registry_name": name, "publication_id": publication_id, "protected": protected,
+            "tags": counts[TAG], "manifests": counts[MANIFEST], "manifest_lists": counts[LIST],
+            "blobs": counts[BLOB]}
+
+
+def unpublish(repo_id: str) -> None:
+    """Stop serving every name of the repository, then drop its publications."""
+    RegistryName._get_collection().delete_many({"repo_id": repo_id})
+    PublishedUnit._get_collection().delete_many({"repo_id": repo_id})
+
+
+# -- reading ----------------------------------------------------------------------------------------
+@dataclass
+class Published:
+    """A registry name resolved to its current publication; reads see only that publication's rows."""
+
+    name: str
+    repo_id: str
+    publication_id: str
+    protected: bool
+
+    @classmethod
+    def lookup(cls, name: str) -> Published | None:
+        doc = RegistryName._get_collection().find_one({"_id": name})
+        if doc is None:
+            return None
+        return cls(doc["_id"], doc["repo_id"], doc["publication_id"], bool(doc.get("protected")))
+
+    def refresh(self) -> bool:
+        """Follow the name to a newer publication if a publish switched it; True if it moved."""
+        again = Published.lookup(self.name)
+        if again is None or again.publication_id == self.publication_id:
+            return False
+        self.repo_id, self.publication_id, self.protected = again.repo_id, again.publication_id, again.protected
+        return True
+
+    def _find(self, query: dict[str, Any], many: bool = False) -> Any:
+        collection = PublishedUnit._get_collection()
+        for _ in range(2):
+            q = {"publication_id": self.publication_id, **query}
+            found = list(collection.find(q)) if many else collection.find_one(q)
+            if found or not self.refresh():
+                return found
+        return found
+
+    def tag(self, name: str) -> list[dict[str, Any]]:
+        """Every row of one tag name (one per schema version and manifest type)."""
+        return self._find({"kind": TAG, "key": name}, many=True)
+
+    def manifest(self, digest: str) -> dict[str, Any] | None:
+        """The manifest or manifest list row with this digest."""
+        return self._find({"kind": {"$in": [MANIFEST, LIST]}, "key": digest})
+
+    def blob(self, digest: str) -> dict[str, Any] | None:
+        return self._find({"kind": BLOB, "key": digest})
+
+    def tag_names(self, last: str | None, limit: int | None) -> list[str]:
+        """Distinct tag names in lexical order, after ``last``, at most ``limit``."""
+        query: dict[str, Any] = {"publication_id": self.publication_id, "kind": TAG}
+        if last:
+            query["key"] = {"$gt": last}
+        names = sorted(set(PublishedUnit._get_collection().distinct("key", query)))
+        return names if limit is None else names[:limit]
+
+
+def registry_names(last: str | None, limit: int | None, include_protected: bool) -> list[str]:
+    """Published names in lexical order, after ``last``, at most ``limit``."""
+    query: dict[str, Any] = {}
+    if last:
+        query["_id"] = {"$gt": last}
+    if not include_protected:
+        query["protected"] = {"$ne": True}
+    cursor = RegistryName._get_collection().find(query, {"_id": 1}).sort("_id", 1)
+    if limit is not None:
+        cursor = cursor.limit(limit)
+    return [doc["_id"] for doc in cursor]

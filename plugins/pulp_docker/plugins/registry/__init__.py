@@ -1,0 +1,1 @@
+"""The registry pull API served from the platform's HTTP server; see ``app``."""

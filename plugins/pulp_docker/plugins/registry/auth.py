@@ -1,0 +1,153 @@
+"""Who is pulling, and whether they may: Basic credentials and the bearer-token handshake.
+
+Unprotected names pull anonymously. For a protected name a request needs the platform's user
+credentials, either as ``Authorization: Basic`` on every request or, as podman and skopeo do, through
+the token handshake:
+
+1. ``GET /v2/`` without credentials answers 401 with
+   ``WWW-Authenticate: Bearer realm="<base>/v2/token",service="<host>"`` (clients learn the realm here,
+   so this happens even though anonymous pulls of unprotected names need no token);
+2. the client calls ``GET /v2/token?service=…&scope=repository:NAME:pull`` with Basic credentials (or
+   none, for an anonymous token that covers no protected name);
+3. it retries with ``Authorization: Bearer <token>``; a request for a protected name the token does not
+   cover answers 401 with the challenge naming the scope (``error="insufficient_scope"``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import bcrypt
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pulp_docker.plugins.publication import Published
+from pulp_docker.plugins.registry import tokens
+from pulp_docker.plugins.registry.errors import Unauthorized, registry_view
+from pulp_platform.models.user import User
+
+TOKEN_TTL = 300
+PULL = "pull"
+# Successful Basic checks are remembered briefly: bcrypt costs tens of milliseconds, and a client
+# using Basic sends the credentials with every blob request.
+_BASIC_CACHE_SECONDS = 60.0
+_basic_ok: dict[str, float] = {}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The caller: ``login`` None when anonymous; ``names`` None when not limited by a token."""
+
+    login: str | None
+    names: frozenset[str] | None = frozenset()
+    bearer: bool = False
+
+    def may_pull(self, published: Published) -> bool:
+        if not published.protected:
+            return True
+        if self.login is None:
+            return False
+        return self.names is None or published.name in self.names
+
+
+ANONYMOUS = Identity(None)
+
+
+def check_password(login: str, password: str) -> bool:
+    """True if ``login``/``password`` are a platform user's credentials."""
+    key = hashlib.sha256(f"{login}\0{password}".encode()).hexdigest()
+    if _basic_ok.get(key, 0.0) > time.monotonic():
+        return True
+    user = User.objects(login=login).only("password").first()
+    ok = user is not None and bcrypt.checkpw(password.encode(), user.password.encode())
+    if ok:
+        _basic_ok[key] = time.monotonic() + _BASIC_CACHE_SECONDS
+    return ok
+
+
+def challenge(request: Request, scope: str | None = None, error: str | None = None) -> str:
+    """The ``WWW-Authenticate`` value sending a client to this server's token endpoint."""
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    parts = [f'realm="{base}/v2/token"', f'service="{request.url.netloc}"']
+    if scope:
+        parts.append(f'scope="{scope}"')
+    if error:
+        parts.append(f'error="{error}"')
+    return "Bearer " + ",".join(parts)
+
+
+def unauthorized(request: Request, *, scope: str | None = None, error: str | None = None,
+                 detail: object = None, message: str | None = None) -> Unauthorized:
+    return Unauthorized(detail, message=message, headers={"WWW-Authenticate": challenge(request, scope, error)})
+
+
+def _basic(value: str) -> tuple[str, str] | None:
+    try:
+        login, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return (login, password) if sep else None
+
+
+def identify(request: Request) -> Identity:
+    """The caller named by the Authorization header; Unauthorized when it names one badly."""
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    scheme = scheme.lower()
+    if scheme == "basic":
+        pair = _basic(value.strip())
+        if pair is None or not check_password(*pair):
+            raise unauthorized(request, message="invalid username or password")
+        return Identity(pair[0], None)
+    if scheme == "bearer":
+        try:
+            claims = tokens.verify(value.strip())
+        except tokens.InvalidToken as exc:
+            raise unauthorized(request, error="invalid_token", message=f"invalid token: {exc}") from None
+        names = frozenset(a.get("name") for a in claims.get("access", [])
+                          if a.get("type") == "repository" and PULL in a.get("actions", []))
+        return Identity(claims.get("sub") or None, names, bearer=True)
+    return ANONYMOUS
+
+
+def require_pull(request: Request, published: Published) -> None:
+    """Return if the caller may pull ``published``; else Unauthorized with the challenge to follow."""
+    if not published.protected:
+        return
+    identity = identify(request)
+    if identity.may_pull(published):
+        return
+    scope = f"repository:{published.name}:{PULL}"
+    raise unauthorized(request, scope=scope, error="insufficient_scope" if identity.bearer else None,
+                       detail=[{"Type": "repository", "Name": published.name, "Action": PULL}])
+
+
+def _granted(scope: str, identity: Identity) -> dict | None:
+    """The access a ``type:name:actions`` scope gets: pull on names the caller may pull, nothing else."""
+    kind, _, rest = scope.partition(":")
+    name, _, actions = rest.rpartition(":")
+    if kind != "repository" or not name or PULL not in actions.split(","):
+        return None
+    if identity.login is None:
+        published = Published.lookup(name)
+        if published is None or published.protected:
+            return None
+    return {"type": "repository", "name": name, "actions": [PULL]}
+
+
+@registry_view
+def token_endpoint(request: Request) -> Response:
+    """``GET /v2/token``: a bearer token for the requested scopes, for Basic credentials or anonymously."""
+    identity = identify(request)
+    if identity.bearer:
+        raise unauthorized(request, message="the token endpoint takes Basic credentials, not a token")
+    access = [g for s in request.query_params.getlist("scope") for part in s.split(" ")
+              if part and (g := _granted(part, identity))]
+    service = request.query_params.get("service") or request.url.netloc
+    token, issued = tokens.issue(identity.login or "", service, access, TOKEN_TTL)
+    return JSONResponse({"token": token, "access_token": token, "expires_in": TOKEN_TTL,
+                         "issued_at": datetime.fromtimestamp(issued, UTC).isoformat()})

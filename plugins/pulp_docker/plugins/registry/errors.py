@@ -1,0 +1,109 @@
+"""Registry errors and the one place they become the distribution JSON error body.
+
+Handlers raise a ``RegistryError`` subclass; ``registry_view`` renders it as
+``{"errors": [{"code", "message", "detail"}]}`` with its HTTP status and headers::
+
+    RegistryError
+    ├── NameUnknown        404 NAME_UNKNOWN       the name is not published
+    ├── NameInvalid        400 NAME_INVALID       the name is outside the distribution grammar
+    ├── ManifestUnknown    404 MANIFEST_UNKNOWN   no such tag or digest, or none the client accepts
+    ├── BlobUnknown        404 BLOB_UNKNOWN       the blob is not in the name's current publication
+    ├── DigestInvalid      400 DIGEST_INVALID     a malformed digest in the URL
+    ├── PaginationInvalid  400 PAGINATION_NUMBER_INVALID
+    ├── Unauthorized       401 UNAUTHORIZED       with a WWW-Authenticate challenge
+    ├── Denied             403 DENIED
+    └── Unsupported        405 UNSUPPORTED        pushes, deletes, unknown endpoints (404)
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pulp_platform.storage import DigestError
+
+log = logging.getLogger(__name__)
+
+
+class RegistryError(Exception):
+    code = "UNKNOWN"
+    status = 500
+    message = "unknown error"
+
+    def __init__(self, detail: Any = None, *, message: str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message or self.message)
+        self.detail = detail
+        if message:
+            self.message = message
+        if status:
+            self.status = status
+        self.headers = headers or {}
+
+
+class NameUnknown(RegistryError):
+    code, status, message = "NAME_UNKNOWN", 404, "repository name not known to registry"
+
+
+class NameInvalid(RegistryError):
+    code, status, message = "NAME_INVALID", 400, "invalid repository name"
+
+
+class ManifestUnknown(RegistryError):
+    code, status, message = "MANIFEST_UNKNOWN", 404, "manifest unknown"
+
+
+class BlobUnknown(RegistryError):
+    code, status, message = "BLOB_UNKNOWN", 404, "blob unknown to registry"
+
+
+class DigestInvalid(RegistryError):
+    code, status, message = "DIGEST_INVALID", 400, "provided digest did not match uploaded content"
+
+
+class PaginationInvalid(RegistryError):
+    code, status, message = "PAGINATION_NUMBER_INVALID", 400, "invalid number of results requested"
+
+
+class Unauthorized(RegistryError):
+    code, status, message = "UNAUTHORIZED", 401, "authentication required"
+
+
+class Denied(RegistryError):
+    code, status, message = "DENIED", 403, "requested access to the resource is denied"
+
+
+class Unsupported(RegistryError):
+    code, status, message = "UNSUPPORTED", 405, "The operation is unsupported."
+
+
+def error_response(exc: RegistryError) -> JSONResponse:
+    body = {"errors": [{"code": exc.code, "message": exc.message, "detail": exc.detail}]}
+    headers = {"Docker-Distribution-API-Version": "registry/2.0", **exc.headers}
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+def registry_view(handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+    """Wrap a (synchronous) handler so registry errors answer in the registry's format.
+
+    The wrapper stays synchronous, so Starlette runs it in its thread pool: handlers query the
+    database with blocking pymongo calls and hand back a response that streams asynchronously.
+    """
+
+    @functools.wraps(handler)
+    def view(request: Request) -> Response:
+        try:
+            response = handler(request)
+        except RegistryError as exc:
+            return error_response(exc)
+        except DigestError as exc:
+            return error_response(DigestInvalid(str(exc), message="invalid digest"))
+        response.headers.setdefault("Docker-Distribution-API-Version", "registry/2.0")
+        return response
+
+    return view
