@@ -27,14 +27,14 @@ _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
 
 
-def parse_bool(value: str, name: str = "value") -> bool:
+def parse_bool(value: str, name: str = "value", exit_code: int = ExitCode.USAGE) -> bool:
     """Pulp 2's boolean parsing: true/false (and yes/no, on/off, 1/0), any case."""
     text = value.strip().lower()
     if text in _TRUE:
         return True
     if text in _FALSE:
         return False
-    raise ClientError(f"{name} must be true or false, not {value!r}", ExitCode.USAGE)
+    raise ClientError(f"{name} must be true or false, not {value!r}", exit_code)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _from_parser(parser: configparser.ConfigParser) -> ClientConfig:
     except ValueError as exc:
         raise ClientError(f"bad number in admin.conf: {exc}", ExitCode.CONFIG) from exc
     if (raw := get("server", "verify_ssl")) is not None:
-        values["verify_ssl"] = parse_bool(raw, "[server] verify_ssl")
+        values["verify_ssl"] = parse_bool(raw, "[server] verify_ssl", ExitCode.CONFIG)
     for key in ("username", "password"):
         if (raw := get("auth", key)) is not None:
             values[key] = raw

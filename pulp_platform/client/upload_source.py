@@ -85,7 +85,7 @@ def _padded(size: int) -> int:
 
 @dataclass(frozen=True)
 class DirectorySource:
-    """The regular files directly inside ``path``, as a tar with the members at its root."""
+    """The regular, non-hidden files directly inside ``path``, as a tar with the members at its root."""
 
     path: Path
     members: tuple[tuple[str, int, int], ...]  # (name, size, mtime in whole seconds)
@@ -116,7 +116,8 @@ class DirectorySource:
         members = []
         with os.scandir(path) as entries:
             for entry in entries:
-                if entry.is_file(follow_symlinks=False):
+                # Hidden files stay out, as with ``cd dir && tar -cf ../x.tar *``.
+                if entry.is_file(follow_symlinks=False) and not entry.name.startswith("."):
                     st = entry.stat(follow_symlinks=False)
                     members.append((entry.name, st.st_size, int(st.st_mtime)))
         members.sort()
