@@ -81,10 +81,14 @@ def login(ctx: ClientContext, login_user: str | None, login_password: str | None
     ctx.password = login_password if login_password is not None else ctx.password
     if not ctx.username:
         raise ClientError("login needs -u/--username", ExitCode.USAGE)
-    username, password = ctx.auth() or ("", "")
-    ctx.connection.post("actions/login/")
-    stored = credentials.save(ctx.config.id_cert_dir, username, password)
-    click.echo(f"Successfully logged in as {username}; credential stored in {stored}.")
+    reply = ctx.connection.post("actions/login/")
+    token = reply.get("key") if isinstance(reply, dict) else None
+    if not token:
+        raise ClientError("the server's login answer holds no key", ExitCode.SERVER)
+    stored = credentials.StoredLogin(login=ctx.username, token=token, expires=reply.get("expires"))
+    where = credentials.save(ctx.config.id_cert_dir, stored)
+    until = f" until {stored.expires}" if stored.expires else ""
+    click.echo(f"Successfully logged in as {stored.login}; session stored in {where}{until}.")
 
 
 @root.command("logout", help="Forget the credential stored by login.")

@@ -11,6 +11,7 @@ from typing import IO, Any
 import requests
 
 from pulp_platform.client.config import ClientConfig
+from pulp_platform.client.credentials import BearerAuth
 from pulp_platform.client.failures import ClientError, ExitCode, ServerError
 
 # (connect, read): reads cover a whole chunk PUT or a slow server answer.
@@ -20,7 +21,7 @@ TIMEOUT = (10.0, 600.0)
 class Connection:
     """One session with the server at ``config.api_url``."""
 
-    def __init__(self, config: ClientConfig, auth: tuple[str, str] | None) -> None:
+    def __init__(self, config: ClientConfig, auth: tuple[str, str] | BearerAuth | None) -> None:
         self.config = config
         self.api_url = config.api_url
         self.session = requests.Session()
@@ -100,6 +101,10 @@ def error_from_response(response: requests.Response, auth: Any) -> ServerError:
         code = error.get("code")
         description = error.get("description") or body.get("error_message")
     if status == 401:
+        if isinstance(auth, BearerAuth):
+            return ServerError(f"the stored login of user {auth.stored.login!r} was refused (expired?) (HTTP 401): "
+                               "log in again with `pulp-admin login -u USER -p PASSWORD`", ExitCode.NOPERM, status,
+                               code)
         user = auth[0] if isinstance(auth, tuple) and auth else None
         who = f"user {user!r}" if user else "no credentials given"
         return ServerError(f"authentication failed ({who}; HTTP 401): log in with `pulp-admin login -u USER -p "

@@ -19,7 +19,7 @@ class ClientContext:
     password: str | None = None
     _connection: Connection | None = field(default=None, repr=False)
 
-    def auth(self) -> tuple[str, str] | None:
+    def auth(self) -> tuple[str, str] | credentials.BearerAuth | None:
         """Credentials by precedence: -u/-p, then the stored login, then admin.conf's ``[auth]``."""
         if self.username:
             if self.password is None:
@@ -32,7 +32,7 @@ class ClientContext:
             raise ClientError("-p/--password needs -u/--username", ExitCode.USAGE)
         stored = credentials.load(self.config.id_cert_dir)
         if stored is not None:
-            return stored
+            return credentials.BearerAuth(stored)
         if self.config.username:
             return self.config.username, self.config.password
         return None

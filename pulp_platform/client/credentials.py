@@ -1,26 +1,48 @@
 """The credential ``pulp-admin login`` stores, in ``~/.pulp/credentials`` with mode 0600.
 
-Pulp 2 kept a client certificate there; our server authenticates with HTTP Basic, so the stored
-credential is the user name and password the server accepted at login. The file is written under a
-temporary name with mode 0600 from the start and renamed into place, so it is never readable by others.
+Pulp 2 kept a client certificate there. Our server trades Basic credentials at
+``POST actions/login/`` for a bearer token (its answer's ``key``); the token is stored, never the
+password. The file is written under a temporary name with mode 0600 from the start and renamed into
+place, so it is never readable by others.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
+
+import requests
 
 from pulp_platform.client.failures import ClientError, ExitCode
 
 FILENAME = "credentials"
 
 
+@dataclass(frozen=True)
+class StoredLogin:
+    login: str
+    token: str
+    expires: str | None = None
+
+
+class BearerAuth(requests.auth.AuthBase):
+    """``Authorization: Bearer <token>`` on every request."""
+
+    def __init__(self, stored: StoredLogin) -> None:
+        self.stored = stored
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.stored.token}"
+        return request
+
+
 def path(id_cert_dir: Path) -> Path:
     return id_cert_dir / FILENAME
 
 
-def save(id_cert_dir: Path, username: str, password: str) -> Path:
+def save(id_cert_dir: Path, stored: StoredLogin) -> Path:
     """Store the credential; returns the file's path."""
     id_cert_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = path(id_cert_dir)
@@ -29,7 +51,7 @@ def save(id_cert_dir: Path, username: str, password: str) -> Path:
     try:
         os.fchmod(fd, 0o600)  # O_CREAT's mode is filtered by the umask; make it exact
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"username": username, "password": password}, handle)
+            json.dump(asdict(stored), handle)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)
@@ -37,13 +59,13 @@ def save(id_cert_dir: Path, username: str, password: str) -> Path:
     return target
 
 
-def load(id_cert_dir: Path) -> tuple[str, str] | None:
-    """The stored (username, password), or None when not logged in."""
+def load(id_cert_dir: Path) -> StoredLogin | None:
+    """The stored login, or None when not logged in."""
     target = path(id_cert_dir)
     try:
         with open(target, encoding="utf-8") as handle:
             data = json.load(handle)
-        return str(data["username"]), str(data["password"])
+        return StoredLogin(login=str(data["login"]), token=str(data["token"]), expires=data.get("expires"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as exc:

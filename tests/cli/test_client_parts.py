@@ -72,10 +72,11 @@ def test_missing_config_file_is_an_error(tmp_path):
 
 def test_stored_login_is_private_and_removable(tmp_path):
     os.umask(0o022)
-    stored = credentials.save(tmp_path / ".pulp", "admin", "s3cret")
+    login = credentials.StoredLogin("admin", "t0ken", "2030-01-01T00:00:00Z")
+    stored = credentials.save(tmp_path / ".pulp", login)
     assert stat.S_IMODE(stored.stat().st_mode) == 0o600
     assert stat.S_IMODE(stored.parent.stat().st_mode) == 0o700
-    assert credentials.load(tmp_path / ".pulp") == ("admin", "s3cret")
+    assert credentials.load(tmp_path / ".pulp") == login
     assert credentials.remove(tmp_path / ".pulp") is True
     assert credentials.load(tmp_path / ".pulp") is None
     assert credentials.remove(tmp_path / ".pulp") is False
