@@ -1,0 +1,128 @@
+"""pulp-admin as a subprocess against the real server: login, repositories, tasks, and failure exits."""
+
+from __future__ import annotations
+
+import socket
+import stat
+
+from admin_runner import Admin
+
+
+def test_login_stores_a_private_session_and_logout_removes_it(admin: Admin, pulp_server):
+    admin.configure(auth=False)
+    admin.fails("docker", "repo", "list", code=77, says="authentication failed")
+    out = admin.ok("login", "-u", pulp_server.auth[0], "-p", pulp_server.auth[1])
+    assert "Successfully logged in" in out
+    stored = admin.home / ".pulp" / "credentials"
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o600
+    assert pulp_server.auth[1] not in stored.read_text()  # the token is kept, not the password
+    assert admin.json("docker", "repo", "list") == []  # authenticated by the stored session alone
+    admin.ok("logout")
+    assert not stored.exists()
+    admin.fails("docker", "repo", "list", code=77, says="authentication failed")
+
+
+def test_login_with_a_bad_password_is_refused(admin: Admin, pulp_server):
+    admin.fails("login", "-u", pulp_server.auth[0], "-p", "wrong", code=77, says="authentication failed")
+    assert not (admin.home / ".pulp" / "credentials").exists()
+
+
+def test_global_credentials_override_the_config(admin: Admin, pulp_server):
+    admin.fails("-u", pulp_server.auth[0], "-p", "wrong", "docker", "repo", "list", code=77, says="HTTP 401")
+    admin.configure(auth=False)
+    assert admin.json("-u", pulp_server.auth[0], "-p", pulp_server.auth[1], "docker", "repo", "list") == []
+
+
+def test_repo_create_sends_pulp2s_body_and_lists(admin: Admin, docker_server):
+    admin.ok("docker", "repo", "create", "--repo-id", "web", "--display-name", "Web", "--description", "front",
+             "--note", "team=ci", "--repo-registry-id", "acme/web", "--auto-publish", "false",
+             "--protected", "true")
+    repo = docker_server.api("GET", "repositories/web/", params={"details": "true"})
+    repo = repo.json() if hasattr(repo, "json") else repo
+    assert repo["display_name"] == "Web" and repo["description"] == "front"
+    assert repo["notes"] == {"team": "ci", "_repo-type": "docker-repo"}
+    assert [i["importer_type_id"] for i in repo["importers"]] == ["docker_importer"]
+    distributors = {d["id"]: d for d in repo["distributors"]}
+    web = distributors["docker_web_distributor_name_cli"]
+    export = distributors["docker_export_distributor_name_cli"]
+    assert web["distributor_type_id"] == "docker_distributor_web" and web["auto_publish"] is False
+    assert export["distributor_type_id"] == "docker_distributor_export" and export["auto_publish"] is False
+    for dist in (web, export):
+        assert dist["config"]["repo-registry-id"] == "acme/web" and dist["config"]["protected"] is True
+
+    listed = admin.json("docker", "repo", "list", "--details")
+    assert [r["id"] for r in listed] == ["web"]
+    text = admin.ok("docker", "repo", "list")
+    assert "Id:" in text and "web" in text
+    admin.fails("docker", "repo", "create", "--repo-id", "web", code=65, says="already exists")
+
+
+def test_repo_create_defaults_to_auto_publish(admin: Admin, repo_id, docker_server):
+    repo = docker_server.api("GET", f"repositories/{repo_id}/", params={"details": "true"})
+    repo = repo.json() if hasattr(repo, "json") else repo
+    web = next(d for d in repo["distributors"] if d["id"] == "docker_web_distributor_name_cli")
+    assert web["auto_publish"] is True
+    assert "repo-registry-id" not in web["config"]
+
+
+def test_repo_update_and_delete(admin: Admin, repo_id, docker_server):
+    admin.ok("docker", "repo", "update", "--repo-id", repo_id, "--display-name", "Renamed", "--note", "a=b",
+             "--repo-registry-id", "acme/renamed")
+    repo = docker_server.api("GET", f"repositories/{repo_id}/", params={"details": "true"})
+    repo = repo.json() if hasattr(repo, "json") else repo
+    assert repo["display_name"] == "Renamed"
+    assert repo["notes"] == {"a": "b", "_repo-type": "docker-repo"}
+    web = next(d for d in repo["distributors"] if d["id"] == "docker_web_distributor_name_cli")
+    assert web["config"]["repo-registry-id"] == "acme/renamed"
+    assert "successfully deleted" in admin.ok("docker", "repo", "delete", "--repo-id", repo_id)
+    admin.fails("docker", "repo", "delete", "--repo-id", repo_id, code=65, says="does not exist")
+    admin.fails("docker", "repo", "update", "--repo-id", repo_id, "--description", "x", code=65,
+                says="does not exist")
+
+
+def test_bad_option_values_are_usage_errors(admin: Admin):
+    result = admin.run("docker", "repo", "create", "--repo-id", "x", "--auto-publish", "maybe")
+    assert result.returncode == 2 and "true or false" in result.stderr
+    result = admin.run("docker", "repo", "create", "--repo-id", "x", "--note", "novalue")
+    assert result.returncode == 2 and "key=value" in result.stderr
+
+
+def test_unreachable_server_is_one_line(admin: Admin):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    admin.configure(port=port)
+    admin.fails("docker", "repo", "list", code=74, says=f"cannot reach the Pulp server at http://{admin.host}:{port}")
+    admin.fails("tasks", "list", code=74, says="cannot reach")
+
+
+def test_missing_repository_exits_non_zero(admin: Admin, docker_server, tmp_path):
+    tarball = tmp_path / "x.tar"
+    tarball.write_bytes(b"not read: the repository is checked first")
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", "nope", "-f", str(tarball), code=65,
+                says="repository 'nope' does not exist")
+    admin.fails("docker", "repo", "search", "manifest", "--repo-id", "nope", code=65, says="does not exist")
+    admin.fails("docker", "repo", "tag", "--repo-id", "nope", "--tag-name", "t", "--digest", "sha256:" + "0" * 64,
+                code=65, says="does not exist")
+    admin.fails("docker", "repo", "publish", "run", "--repo-id", "nope", code=65, says="does not exist")
+    assert admin.records == []
+
+
+def test_bad_config_file_is_one_line(admin: Admin, tmp_path):
+    bad = tmp_path / "bad.conf"
+    bad.write_text("[server]\nport = eighty\n")
+    admin.fails("--config", str(bad), "tasks", "list", code=78, says="bad number")
+    admin.fails("--config", str(tmp_path / "absent.conf"), "tasks", "list", code=78, says="not found")
+
+
+def test_tasks_commands(admin: Admin, repo_id, docker_server):
+    admin.ok("docker", "repo", "delete", "--repo-id", repo_id)
+    tasks = admin.json("tasks", "list", "--all")
+    delete = [t for t in tasks if f"pulp:repository:{repo_id}" in t["tags"]]
+    assert delete and delete[0]["state"] == "finished"
+    task_id = delete[0]["task_id"]
+    details = admin.json("tasks", "details", "--task-id", task_id)
+    assert details["task_id"] == task_id and details["error"] is None
+    assert "Task Details" in admin.ok("tasks", "details", "--task-id", task_id)
+    assert all(t["state"] in ("waiting", "running") for t in admin.json("tasks", "list"))
+    admin.fails("tasks", "details", "--task-id", "no-such-task", code=65, says="HTTP 404")

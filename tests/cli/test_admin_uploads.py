@@ -1,0 +1,294 @@
+"""``pulp-admin docker repo uploads …`` and ``tag`` as subprocesses against the real server with the docker importer.
+
+Covers the upload flow with and without --tag, a skopeo directory tarred on the fly, an interrupted
+upload resumed with only the remainder on the wire (measured by a counting proxy in between), Ctrl-C,
+cancel, a bad tarball's task error, and a pull of the uploaded image with skopeo.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import shutil
+import signal
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import imagegen
+import pytest
+from admin_runner import PULP_ADMIN, Admin, server_address
+from tarballs import DATA, retar
+from tcp_proxy import CountingProxy
+
+from pulp_platform.client.upload_source import open_source
+
+FACTS = json.loads((DATA / "FACTS.json").read_text())["skopeo-v2s2.tar"]
+DIGEST = FACTS["manifest_digest_of_file_bytes"]
+BLOBS = sorted(f"sha256:{name}" for name in FACTS["blob_files"])
+MiB = 1024 * 1024
+
+
+def api(server: Any, method: str, path: str, **kw: Any) -> Any:
+    reply = server.api(method, path, **kw)
+    return reply.json() if hasattr(reply, "json") else reply
+
+
+def assert_nothing_left(admin: Admin, server: Any) -> None:
+    assert admin.records == []
+    assert api(server, "GET", "content/uploads/")["upload_ids"] == []
+
+
+def extract(tarball: Path, folder: Path) -> Path:
+    folder.mkdir()
+    with tarfile.open(tarball) as tar:
+        tar.extractall(folder, filter="data")
+    return folder
+
+
+def tag_units(admin: Admin, repo_id: str) -> dict[str, str]:
+    units = admin.json("docker", "repo", "search", "tag", "--repo-id", repo_id)
+    return {u["metadata"]["name"]: u["metadata"]["manifest_digest"] for u in units}
+
+
+def test_upload_with_tag(admin: Admin, repo_id, docker_server):
+    results = admin.json("docker", "repo", "uploads", "upload", "--repo-id", repo_id,
+                         "-f", str(DATA / "skopeo-v2s2.tar"), "--tag", "latest")
+    assert len(results) == 1
+    result = results[0]
+    assert result["state"] == "finished"
+    assert result["manifest_digest"] == DIGEST
+    assert result["unit"]["type_id"] == "docker_manifest"
+    assert sorted(result["blobs_imported"] + result["blobs_present"]) == BLOBS
+    assert result["tag"]["name"] == "latest" and result["tag"]["manifest_digest"] == DIGEST
+    assert result["bytes_sent"] == (DATA / "skopeo-v2s2.tar").stat().st_size
+    assert tag_units(admin, repo_id) == {"latest": DIGEST}
+    manifests = admin.json("docker", "repo", "search", "manifest", "--repo-id", repo_id)
+    assert [m["metadata"]["digest"] for m in manifests] == [DIGEST]
+    blobs = admin.json("docker", "repo", "search", "blob", "--repo-id", repo_id)
+    assert sorted(b["metadata"]["digest"] for b in blobs) == BLOBS
+    assert "latest" in admin.ok("docker", "repo", "search", "tag", "--repo-id", repo_id)
+    assert_nothing_left(admin, docker_server)
+
+
+def test_upload_without_tag_prints_the_outcome(admin: Admin, repo_id, docker_server):
+    out = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                   str(DATA / "skopeo-v2s2.tar"))
+    assert f"Manifest {DIGEST} imported into repository {repo_id}" in out
+    assert re.search(r"Blobs imported: \d+, already present: \d+", out)
+    assert re.search(r"^skopeo-v2s2\.tar: .*100%.*done$", out, re.M)  # plain progress: stdout is not a TTY
+    assert "Tag " not in out
+    assert tag_units(admin, repo_id) == {}
+    again = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                     str(DATA / "skopeo-v2s2.tar"), "-v")
+    assert f"Blobs imported: 0, already present: {len(BLOBS)}" in again
+    assert all(f"present  {digest}" in again for digest in BLOBS)
+    assert_nothing_left(admin, docker_server)
+
+
+def test_directory_is_uploaded_as_a_tar_made_on_the_fly(admin: Admin, repo_id, docker_server, tmp_path):
+    folder = extract(DATA / "skopeo-v2s2.tar", tmp_path / "image")
+    result, = admin.json("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(folder),
+                         "--tag", "fromdir")
+    assert result["manifest_digest"] == DIGEST
+    assert result["bytes_sent"] == open_source(folder).size
+    assert tag_units(admin, repo_id) == {"fromdir": DIGEST}
+    assert_nothing_left(admin, docker_server)
+
+
+def test_dir_option_uploads_each_image_in_it(admin: Admin, repo_id, docker_server, tmp_path):
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    shutil.copy(DATA / "skopeo-oci.tar", batch / "a-oci.tar")
+    extract(DATA / "skopeo-v2s2.tar", batch / "b-image")
+    (batch / "notes.txt").write_text("not an image")
+    results = admin.json("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-d", str(batch))
+    oci = json.loads((DATA / "FACTS.json").read_text())["skopeo-oci.tar"]["manifest_digest_of_file_bytes"]
+    assert [r["manifest_digest"] for r in results] == [oci, DIGEST]
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-d", str(batch), "--tag", "x",
+                code=2, says="--tag names one image")
+    assert_nothing_left(admin, docker_server)
+
+
+def test_a_bad_tarball_gives_the_tasks_error_code(admin: Admin, repo_id, docker_server, tmp_path):
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(os.urandom(50_000))
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(junk), code=1,
+                says="failed: DKR1030")
+    missing = tmp_path / "missing-layer.tar"
+    layer = FACTS["layers"][0].split(":")[1]
+    missing.write_bytes(retar("skopeo-v2s2.tar", skip={layer}))
+    line = admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(missing), "--tag",
+                       "t", code=1, says="DKR1018")
+    assert layer in line
+    repo = api(docker_server, "GET", f"repositories/{repo_id}/")
+    assert not any(repo["content_unit_counts"].values())
+    assert_nothing_left(admin, docker_server)
+
+
+def test_unreadable_input_is_refused_before_anything_is_sent(admin: Admin, repo_id, docker_server, tmp_path):
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(tmp_path / "absent.tar"),
+                code=65, says="cannot read")
+    (tmp_path / "notimage").mkdir()
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(tmp_path / "notimage"),
+                code=65, says="without a manifest.json")
+    assert_nothing_left(admin, docker_server)
+
+
+def test_tag_command(admin: Admin, repo_id, docker_server):
+    admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(DATA / "skopeo-v2s2.tar"))
+    out = admin.ok("docker", "repo", "tag", "--repo-id", repo_id, "--tag-name", "v1", "--digest", DIGEST)
+    assert f"Tag v1 -> {DIGEST}" in out
+    assert tag_units(admin, repo_id) == {"v1": DIGEST}
+    admin.fails("docker", "repo", "tag", "--repo-id", repo_id, "--tag-name", "v2", "--digest",
+                "sha256:" + "e" * 64, code=1, says="DKR1010")
+    admin.fails("docker", "repo", "tag", "--repo-id", repo_id, "--tag-name", "v2", "--digest", "latest",
+                code=2, says="not a digest")
+    assert tag_units(admin, repo_id) == {"v1": DIGEST}
+    assert_nothing_left(admin, docker_server)
+
+
+@pytest.fixture
+def big_image(tmp_path_factory) -> tuple[Path, str]:
+    """A 24 MiB generated skopeo dir and its manifest digest."""
+    folder = tmp_path_factory.mktemp("big") / "image"
+    return folder, imagegen.make_image(folder, 24 * MiB, small_layers=2)
+
+
+@pytest.fixture
+def proxy(docker_server, admin: Admin):
+    """A counting proxy in front of the server; admin.conf points pulp-admin at it."""
+    host, port = server_address(docker_server)
+    counting = CountingProxy(host, port)
+    admin.configure(host="127.0.0.1", port=counting.port)
+    yield counting
+    counting.close()
+
+
+def _resume_hint(line: str) -> str:
+    match = re.search(r"resume with `pulp-admin docker repo uploads resume --upload-id ([0-9a-f-]+)`", line)
+    assert match, line
+    return match.group(1)
+
+
+@pytest.mark.parametrize("as_dir", [False, True], ids=["tarball", "directory"])
+def test_dropped_upload_resumes_with_only_the_remainder(admin: Admin, repo_id, docker_server, proxy, big_image,
+                                                        tmp_path, as_dir):
+    folder, digest = big_image
+    target = folder if as_dir else imagegen.tar_dir(folder, tmp_path / "big.tar")
+    size = open_source(target).size
+    proxy.cut_after(10 * MiB)
+    line = admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(target), "--tag",
+                       "big", code=74, says="reached the server")
+    upload_id = _resume_hint(line)
+    held = api(docker_server, "GET", f"content/uploads/{upload_id}/")["size"]
+    assert 0 < held < size
+    listed = admin.json("docker", "repo", "uploads", "list")
+    assert [(u["upload_id"], u["server_size"], u["size"], u["tag"]) for u in listed] == [
+        (upload_id, held, size, "big")]
+
+    proxy.reset()
+    result, = admin.json("docker", "repo", "uploads", "resume", "--upload-id", upload_id)
+    remainder = size - held
+    assert (result["resumed_from"], result["bytes_sent"]) == (held, remainder)
+    # On the wire: the remainder plus HTTP headers and small JSON bodies, far from the whole upload again.
+    assert remainder <= proxy.sent < remainder + 256 * 1024
+    assert result["manifest_digest"] == digest
+    assert result["tag"]["name"] == "big"
+    assert tag_units(admin, repo_id) == {"big": digest}
+    assert admin.json("docker", "repo", "uploads", "list") == []
+    assert_nothing_left(admin, docker_server)
+
+
+def test_ctrl_c_keeps_the_upload_for_resume(admin: Admin, repo_id, docker_server, proxy, big_image, tmp_path):
+    folder, digest = big_image
+    tarball = imagegen.tar_dir(folder, tmp_path / "big.tar")
+    proxy.stall_after(6 * MiB)
+    process = admin.popen("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(tarball))
+    try:
+        assert proxy.tripped.wait(120), "the upload never reached 6 MiB"
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, err
+    assert len(err.splitlines()) == 1 and err.startswith("error: interrupted after"), err
+    upload_id = _resume_hint(err)
+    proxy.release()
+    held = api(docker_server, "GET", f"content/uploads/{upload_id}/")["size"]
+    assert 0 < held <= 6 * MiB
+    out = admin.ok("docker", "repo", "uploads", "resume")  # the only upload in progress
+    assert f"Manifest {digest} imported" in out
+    assert proxy.sent < tarball.stat().st_size - held + 256 * 1024
+    assert_nothing_left(admin, docker_server)
+
+
+def test_cancel_deletes_the_interrupted_upload(admin: Admin, repo_id, docker_server, proxy, big_image):
+    folder, _ = big_image
+    proxy.cut_after(4 * MiB)
+    upload_id = _resume_hint(admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                                         str(folder), code=74, says="resume with"))
+    proxy.reset()
+    assert f"Upload {upload_id} canceled" in admin.ok("docker", "repo", "uploads", "cancel", "--all")
+    assert_nothing_left(admin, docker_server)
+    admin.fails("docker", "repo", "uploads", "resume", "--upload-id", upload_id, code=65, says="no upload")
+    assert "No uploads to resume" in admin.ok("docker", "repo", "uploads", "resume")
+
+
+def test_resume_refuses_a_changed_file(admin: Admin, repo_id, docker_server, proxy, tmp_path):
+    tarball = tmp_path / "image.tar"
+    shutil.copy(DATA / "skopeo-v2s2.tar", tarball)
+    proxy.cut_after(200_000)
+    admin.configure(chunk_size=65536)
+    upload_id = _resume_hint(admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                                         str(tarball), code=74, says="resume with"))
+    proxy.reset()
+    with open(tarball, "ab") as handle:
+        handle.write(b"\0" * 1024)
+    admin.fails("docker", "repo", "uploads", "resume", "--upload-id", upload_id, code=65, says="changed since")
+    admin.ok("docker", "repo", "uploads", "cancel", "--upload-id", upload_id)
+    assert_nothing_left(admin, docker_server)
+
+
+def test_progress_bar_on_a_terminal(admin: Admin, repo_id, docker_server):
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([str(PULP_ADMIN), "docker", "repo", "uploads", "upload", "--repo-id", repo_id,
+                                "-f", str(DATA / "skopeo-v2s2.tar")], env=admin.env, stdout=follower,
+                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    output = b""
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        if not ready:
+            break
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not data:
+            break
+        output += data
+    assert process.wait(60) == 0, process.stderr.read()
+    text = output.decode(errors="replace")
+    assert "skopeo-v2s2.tar" in text and "MiB" in text and "/s" in text  # name, bytes, rate
+    assert "\x1b[" in text  # drawn by rich, not the plain lines
+    assert f"Manifest {DIGEST} imported" in text
+
+
+@pytest.mark.skipif(shutil.which("skopeo") is None, reason="skopeo is not installed")
+def test_uploaded_image_pulls_back_with_skopeo(admin: Admin, repo_id, docker_server, tmp_path):
+    admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(DATA / "skopeo-v2s2.tar"),
+             "--tag", "latest")
+    admin.ok("docker", "repo", "publish", "run", "--repo-id", repo_id)
+    host, port = server_address(docker_server)
+    pulled = tmp_path / "pulled"
+    subprocess.run(["skopeo", "copy", "--src-tls-verify=false", f"docker://{host}:{port}/{repo_id}:latest",
+                    f"dir:{pulled}"], check=True, capture_output=True, timeout=120)
+    with tarfile.open(DATA / "skopeo-v2s2.tar") as tar:
+        original = tar.extractfile("manifest.json").read()
+    assert (pulled / "manifest.json").read_bytes() == original
