@@ -1,0 +1,98 @@
+"""Orphans: units held by no repository, and content files referenced by no unit."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from pulp_platform.db import database
+from pulp_platform.errors import MissingResource
+from pulp_platform.models.content import ContentUnit, RepositoryContentUnit, now
+from pulp_platform.plugin_api import Plugins
+from pulp_platform.storage import ContentStore
+from pulp_platform.tasking.reports import API_PREFIX
+from pulp_platform.tasking.runner import TaskContext
+
+log = logging.getLogger(__name__)
+
+
+def orphan_ids(model: type[ContentUnit]) -> Iterator[str]:
+    held = set(RepositoryContentUnit._get_collection().distinct("unit_id", {"unit_type_id": model.type_id}))
+    for doc in model._get_collection().find({}, {"_id": 1}):
+        if doc["_id"] not in held:
+            yield doc["_id"]
+
+
+def _models(plugins: Plugins, type_id: str | None) -> list[type[ContentUnit]]:
+    if type_id is None:
+        return list(plugins.unit_models.values())
+    if type_id not in plugins.unit_models:
+        raise MissingResource(content_type=type_id)
+    return [plugins.unit_models[type_id]]
+
+
+def summary(plugins: Plugins) -> dict[str, Any]:
+    """``{type_id: {"count": n, "_href": ...}}`` for every installed type, as Pulp 2 answered."""
+    return {model.type_id: {"count": sum(1 for _ in orphan_ids(model)),
+                            "_href": f"{API_PREFIX}content/orphans/{model.type_id}/"}
+            for model in plugins.unit_models.values()}
+
+
+def list_orphans(plugins: Plugins, type_id: str) -> list[dict[str, Any]]:
+    (model,) = _models(plugins, type_id)
+    ids = list(orphan_ids(model))
+    found = []
+    for doc in model._get_collection().find({"_id": {"$in": ids}}):
+        doc["_content_type_id"] = type_id
+        doc["_href"] = f"{API_PREFIX}content/orphans/{type_id}/{doc['_id']}/"
+        found.append(doc)
+    return found
+
+
+def remove_orphans(ctx: TaskContext, type_id: str | None = None) -> dict[str, int]:
+    """Task: delete orphaned units (of one type, or all), then content files no unit references.
+
+    A unit is deleted only if it is still unheld at the moment of deletion; a file only if it was put
+    in place before this task started, so content an import is committing right now is left alone.
+    """
+    started = now().timestamp()
+    removed: dict[str, int] = {}
+    for model in _models(ctx.plugins(), type_id):
+        count = 0
+        for unit_id in orphan_ids(model):
+            if RepositoryContentUnit._get_collection().find_one({"unit_id": unit_id}, {"_id": 1}) is None:
+                count += model._get_collection().delete_one({"_id": unit_id}).deleted_count
+        removed[model.type_id] = count
+    removed["content_files"] = remove_unreferenced_files(ContentStore(ctx.settings.content_path), started)
+    return removed
+
+
+def referenced_paths() -> set[str]:
+    """Every ``_storage_path`` of every unit collection, installed plugin or not."""
+    db = database()
+    paths: set[str] = set()
+    for name in db.list_collection_names():
+        if name.startswith("units_"):
+            paths.update(p for p in db[name].distinct("_storage_path") if p)
+    return paths
+
+
+def remove_unreferenced_files(store: ContentStore, before: float) -> int:
+    referenced = referenced_paths()
+    count = 0
+    for digest in list(store.digests()):
+        relative = store.relative_path(digest)
+        path = store.root / relative
+        try:
+            # ctime changes when the file is linked into place, i.e. when it was committed.
+            if relative in referenced or os.stat(path).st_ctime >= before:
+                continue
+        except FileNotFoundError:
+            continue
+        store.remove(digest)
+        count += 1
+    if count:
+        log.info("removed %d content file(s) referenced by no unit", count)
+    return count

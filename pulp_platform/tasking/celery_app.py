@@ -1,0 +1,49 @@
+"""The celery application: one generic task, ``pulp.run_task(task_id)``, on one queue."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from pulp_platform.config import Settings
+
+RUN_TASK = "pulp.run_task"
+QUEUE = "pulp"
+# kombu's SQL transport polls; its 1 s default would add up to a second to every task.
+SQLA_POLLING_INTERVAL = 0.05
+
+
+def create_app(settings: Settings) -> Celery:
+    """A celery app for ``settings``' broker; the API only sends with it, workers also consume."""
+    broker = settings.effective_broker_url
+    if broker.startswith("sqla+"):
+        from kombu.transport import sqlalchemy as sqla_transport
+
+        # A class attribute: the SQL transport hands its transport options to create_engine().
+        sqla_transport.Transport.polling_interval = SQLA_POLLING_INTERVAL
+    if broker.startswith("sqla+sqlite:"):
+        (settings.data_dir / "celery").mkdir(parents=True, exist_ok=True)
+    app = Celery("pulp", broker=broker, set_as_current=False)
+    app.conf.update(
+        task_default_queue=QUEUE,
+        task_serializer="json",
+        accept_content=["json"],
+        # Task state and results live in the database; celery's result store is never read.
+        task_ignore_result=True,
+        result_backend=settings.effective_result_backend,
+        # Acknowledge after running, and take one message per free thread, so a worker never hoards
+        # messages it is not working on.
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        worker_redirect_stdouts=False,
+        worker_send_task_events=False,
+        enable_utc=True,
+        timezone="UTC",
+    )
+    return app
+
+
+def send(app: Celery, task_id: str) -> None:
+    """Queue a message asking a worker to run (or re-check) task ``task_id``."""
+    app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)

@@ -1,0 +1,53 @@
+"""The worker process: a celery consumer with a thread pool, plus the heartbeat/reaper thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+
+from celery import signals
+
+from pulp_platform.config import Settings
+from pulp_platform.models.task import WAITING, TaskStatus
+from pulp_platform.tasking import runner, workers
+from pulp_platform.tasking.celery_app import QUEUE, RUN_TASK, create_app, send
+
+log = logging.getLogger(__name__)
+
+
+def default_name() -> str:
+    return f"worker-{os.getpid()}@{socket.gethostname()}"
+
+
+def run_worker(settings: Settings, name: str | None = None) -> None:
+    """Consume tasks until SIGTERM/SIGINT (celery's warm shutdown lets running tasks finish)."""
+    name = name or default_name()
+    app = create_app(settings)
+
+    @app.task(name=RUN_TASK, ignore_result=True)
+    def run_task(task_id: str) -> None:
+        runner.execute(task_id, settings, name, requeue=lambda: send(app, task_id))
+
+    def claim(sender: object = None, request: object = None, **_: object) -> None:
+        # Mark a task as this worker's as soon as its message arrives, so that if this process dies
+        # before running it the reaper knows to queue it again.
+        if getattr(request, "name", None) == RUN_TASK and getattr(request, "args", None):
+            TaskStatus._get_collection().update_one(
+                {"_id": request.args[0], "state": WAITING}, {"$set": {"worker_name": name}})
+
+    signals.task_received.connect(claim, weak=False)
+    workers.heartbeat(name)
+    beat = workers.Heartbeat(name, settings.worker_timeout, lambda task_id: send(app, task_id))
+    beat.start()
+    log.info("worker %s consuming queue %r with %d threads", name, QUEUE, settings.worker_concurrency)
+    try:
+        app.worker_main([
+            "worker", "--pool", "threads", "--concurrency", str(settings.worker_concurrency),
+            "--hostname", name, "--queues", QUEUE, "--loglevel", settings.log_level,
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ])
+    finally:
+        beat.stop()
+        workers.unregister(name)
+        log.info("worker %s stopped", name)

@@ -1,0 +1,96 @@
+"""Worker records: heartbeats, and reaping workers whose heartbeat stopped.
+
+Every worker writes ``workers.<name>.last_heartbeat`` a few times per ``worker_timeout``. Any process
+that notices a record older than that (live workers and the API both look) reaps it: the dead
+worker's running tasks become ``error`` (PLP0049), the tasks it had taken but not started are queued
+again, and its resource locks are released. Each step is conditional, so two reapers racing do no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+
+from pulp_platform.errors import PLP0049, PulpCodedException
+from pulp_platform.models.content import now
+from pulp_platform.models.task import RUNNING, WAITING, TaskStatus, Worker
+from pulp_platform.tasking import reservations
+from pulp_platform.tasking.runner import failure
+
+log = logging.getLogger(__name__)
+
+
+def beat_interval(worker_timeout: float) -> float:
+    return max(0.2, min(5.0, worker_timeout / 5))
+
+
+def heartbeat(name: str) -> None:
+    Worker._get_collection().update_one(
+        {"_id": name}, {"$set": {"last_heartbeat": now()}, "$setOnInsert": {"started": now()}}, upsert=True)
+
+
+def unregister(name: str) -> None:
+    Worker._get_collection().delete_one({"_id": name})
+
+
+def live_workers(worker_timeout: float) -> list[dict]:
+    cutoff = now() - timedelta(seconds=worker_timeout)
+    return list(Worker._get_collection().find({"last_heartbeat": {"$gte": cutoff}}).sort("_id", 1))
+
+
+def reap(worker_timeout: float, requeue: Callable[[str], None]) -> list[str]:
+    """Reap every worker whose heartbeat is older than ``worker_timeout``; returns their names."""
+    cutoff = now() - timedelta(seconds=worker_timeout)
+    dead = [w["_id"] for w in Worker._get_collection().find({"last_heartbeat": {"$lt": cutoff}}, {"_id": 1})]
+    # Running tasks whose worker left no record at all (it never beat, or was removed by hand).
+    known = set(Worker._get_collection().distinct("_id"))
+    running_on = TaskStatus._get_collection().distinct("worker_name", {"state": RUNNING})
+    dead += [name for name in running_on if name and name not in known]
+    for name in dead:
+        reap_worker(name, cutoff, requeue)
+    return dead
+
+
+def reap_worker(name: str, cutoff: object, requeue: Callable[[str], None]) -> None:
+    tasks = TaskStatus._get_collection()
+    died = failure(PulpCodedException(PLP0049, http_status=500, worker_name=name))
+    died["traceback"] = None
+    failed = tasks.update_many({"worker_name": name, "state": RUNNING}, {"$set": died}).modified_count
+    requeued = 0
+    for doc in tasks.find({"worker_name": name, "state": WAITING}, {"_id": 1}):
+        # Its message died with the worker; queue it again (a duplicate message is harmless).
+        if tasks.update_one({"_id": doc["_id"], "state": WAITING, "worker_name": name},
+                            {"$set": {"worker_name": None}}).modified_count:
+            requeue(doc["_id"])
+            requeued += 1
+    released = reservations.release_worker(name)
+    Worker._get_collection().delete_one({"_id": name, "last_heartbeat": {"$lt": cutoff}})
+    log.warning("worker %s is dead: %d running task(s) failed, %d re-queued, %d lock(s) released",
+                name, failed, requeued, released)
+
+
+class Heartbeat(threading.Thread):
+    """Beats for ``name`` (if given) and reaps dead workers, every ``beat_interval`` seconds."""
+
+    def __init__(self, name: str | None, worker_timeout: float, requeue: Callable[[str], None]) -> None:
+        super().__init__(name="pulp-heartbeat", daemon=True)
+        self.worker = name
+        self.worker_timeout = worker_timeout
+        self.requeue = requeue
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = beat_interval(self.worker_timeout)
+        while not self.stopped.is_set():
+            try:
+                if self.worker:
+                    heartbeat(self.worker)
+                reap(self.worker_timeout, self.requeue)
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the heartbeat
+                log.exception("heartbeat/reaper pass failed")
+            self.stopped.wait(interval)
+
+    def stop(self) -> None:
+        self.stopped.set()

@@ -1,0 +1,86 @@
+"""The ASGI app: routes under ``/pulp/api/v2/``, plugin web apps, error handlers, the reaper thread."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import BaseRoute, Route
+
+from pulp_platform import plugin_api
+from pulp_platform.config import Settings
+from pulp_platform.tasking import workers
+from pulp_platform.tasking.celery_app import create_app as create_celery
+from pulp_platform.tasking.celery_app import send
+from pulp_platform.uploads import Uploads
+from pulp_platform.webapi import auth, content, plugins, repositories, repository_actions, status, tasks, uploads
+from pulp_platform.webapi.endpoint import ApiState
+from pulp_platform.webapi.error_handlers import HANDLERS
+
+log = logging.getLogger(__name__)
+PREFIX = "/pulp/api/v2/"
+
+
+def api_routes() -> list[BaseRoute]:
+    def r(path: str, endpoint, methods: list[str]) -> Route:
+        return Route(PREFIX + path, endpoint, methods=methods)
+
+    repo = "repositories/{repo_id}/"
+    return [
+        r("status/", status.status, ["GET"]),
+        r("actions/login/", auth.login, ["POST"]),
+        r("repositories/", repositories.list_repositories, ["GET"]),
+        r("repositories/", repositories.create_repository, ["POST"]),
+        r(repo, repositories.get_repository, ["GET"]),
+        r(repo, repositories.update_repository, ["PUT"]),
+        r(repo, repositories.delete_repository, ["DELETE"]),
+        r(repo + "actions/import_upload/", repository_actions.import_upload, ["POST"]),
+        r(repo + "actions/associate/", repository_actions.associate, ["POST"]),
+        r(repo + "actions/unassociate/", repository_actions.unassociate, ["POST"]),
+        r(repo + "actions/publish/", repository_actions.publish, ["POST"]),
+        r(repo + "search/units/", content.search_units, ["POST"]),
+        r("content/uploads/", uploads.list_uploads, ["GET"]),
+        r("content/uploads/", uploads.create_upload, ["POST"]),
+        r("content/uploads/{upload_id}/", uploads.get_upload, ["GET"]),
+        r("content/uploads/{upload_id}/", uploads.delete_upload, ["DELETE"]),
+        r("content/uploads/{upload_id}/{offset}/", uploads.put_chunk, ["PUT"]),
+        r("content/orphans/", content.orphan_summary, ["GET"]),
+        r("content/orphans/", content.remove_orphans, ["POST", "DELETE"]),
+        r("content/actions/delete_orphans/", content.remove_orphans, ["POST"]),
+        r("content/orphans/{type_id}/", content.orphans_of_type, ["GET"]),
+        r("content/orphans/{type_id}/", content.remove_orphans, ["DELETE"]),
+        r("plugins/{kind}/", plugins.list_plugins, ["GET"]),
+        r("plugins/{kind}/{plugin_id}/", plugins.get_plugin, ["GET"]),
+        r("tasks/", tasks.list_tasks, ["GET"]),
+        r("tasks/{task_id}/", tasks.get_task, ["GET"]),
+        r("tasks/{task_id}/", tasks.cancel_task, ["DELETE"]),
+    ]
+
+
+def create_app(settings: Settings, mongo_uri: str) -> Starlette:
+    """The API for ``settings``; the database connection must already be made (``db.connect``)."""
+    found = plugin_api.plugins(settings.plugin_modules)
+    celery = create_celery(settings)
+    routes = api_routes()
+    for mount in found.web_apps:
+        try:
+            mount(routes)
+        except Exception:
+            log.exception("PLUGIN WEB APP NOT MOUNTED: %r failed; skipping it", mount)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # The API reaps dead workers too, so tasks are failed even when every worker is gone.
+        reaper = workers.Heartbeat(None, settings.worker_timeout, lambda task_id: send(celery, task_id))
+        reaper.start()
+        try:
+            yield
+        finally:
+            reaper.stop()
+
+    app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
+    app.state.pulp = ApiState(settings=settings, celery=celery, plugins=found,
+                              uploads=Uploads(settings.upload_path), mongo_uri=mongo_uri)
+    return app

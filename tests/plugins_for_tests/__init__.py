@@ -1,0 +1,1 @@
+"""Plugins loaded by the test server through the ``plugin_modules`` setting."""
