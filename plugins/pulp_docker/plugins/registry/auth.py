@@ -17,12 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
-import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import bcrypt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -30,13 +27,10 @@ from pulp_docker.plugins.publication import Published
 from pulp_docker.plugins.registry import tokens
 from pulp_docker.plugins.registry.errors import Unauthorized, registry_view
 from pulp_platform.models.user import User
+from pulp_platform.webapi import auth as platform_auth
 
 TOKEN_TTL = 300
 PULL = "pull"
-# Successful Basic checks are remembered briefly: bcrypt costs tens of milliseconds, and a client
-# using Basic sends the credentials with every blob request.
-_BASIC_CACHE_SECONDS = 60.0
-_basic_ok: dict[str, float] = {}
 
 
 @dataclass(frozen=True)
@@ -59,15 +53,9 @@ ANONYMOUS = Identity(None)
 
 
 def check_password(login: str, password: str) -> bool:
-    """True if ``login``/``password`` are a platform user's credentials."""
-    key = hashlib.sha256(f"{login}\0{password}".encode()).hexdigest()
-    if _basic_ok.get(key, 0.0) > time.monotonic():
-        return True
+    """True if ``login``/``password`` are a platform user's (the platform remembers recent bcrypt checks)."""
     user = User.objects(login=login).only("password").first()
-    ok = user is not None and bcrypt.checkpw(password.encode(), user.password.encode())
-    if ok:
-        _basic_ok[key] = time.monotonic() + _BASIC_CACHE_SECONDS
-    return ok
+    return user is not None and platform_auth.check_password(password, user.password)
 
 
 def challenge(request: Request, scope: str | None = None, error: str | None = None) -> str:

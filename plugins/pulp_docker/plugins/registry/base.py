@@ -30,7 +30,8 @@ def _store(root: Path) -> ContentStore:
 
 def content_store(request: Request) -> ContentStore:
     """The content store of the server handling ``request`` (its settings, else the environment's)."""
-    settings = getattr(request.app.state, "settings", None) or config.load()
+    state = getattr(request.app.state, "pulp", None)
+    settings = state.settings if state is not None else config.load()
     return _store(settings.content_path)
 
 
