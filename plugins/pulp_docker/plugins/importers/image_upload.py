@@ -34,6 +34,8 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
         plan = verify(source, top, conduit)                      # verify: raises before anything is saved
         stored = store(plan, conduit, staging)                   # store
     applied = apply_tag(conduit, tag, stored.top) if tag else None  # tag
+    size = os.path.getsize(path)
+    conduit.set_progress({"docker_importer": {"state": "finished", "bytes_read": size, "bytes_total": size}})
     return _report(source, stored, applied and tag_summary(applied))
 
 
