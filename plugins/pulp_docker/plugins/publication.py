@@ -195,7 +195,9 @@ def _insert(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
 def publish(conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
     """Snapshot the conduit's repository and switch its registry name to the snapshot; returns a summary."""
     repo_id = conduit.repo_id
-    name = registry_name(repo_id, config)
+    # Checked again here: a publish's override_config does not go through validate_config.
+    name = check_name(repo_id, config)
+    check_protected(config)
     protected = is_protected(config)
     publication_id = uuid.uuid4().hex
     rows = PublishedUnit._get_collection()
