@@ -109,11 +109,12 @@ class Skopeo:
         sep = "@" if reference.startswith("sha256:") else ":"
         return f"docker://{self.host}/{name}{sep}{reference}"
 
-    def copy(self, name: str, reference: str, out: Path, *extra: str, creds: str | None = None,
-             check: bool = True) -> subprocess.CompletedProcess:
+    def copy(self, name: str, reference: str, out: Path, *options: str, creds: str | None = None,
+             global_options: tuple[str, ...] = (), check: bool = True) -> subprocess.CompletedProcess:
+        """``skopeo [global_options] copy [options] docker://… dir:out``."""
         auth = ["--src-creds", creds] if creds else []
-        return run(self.exe, *extra, "copy", "--src-tls-verify=false", *auth, self.ref(name, reference),
-                   f"dir:{out}", check=check)
+        return run(self.exe, *global_options, "copy", "--src-tls-verify=false", *auth, *options,
+                   self.ref(name, reference), f"dir:{out}", check=check)
 
     def inspect(self, name: str, reference: str, *extra: str, creds: str | None = None,
                 check: bool = True) -> subprocess.CompletedProcess:
