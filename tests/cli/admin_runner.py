@@ -32,9 +32,11 @@ class Admin:
 
     def configure(self, *, host: str | None = None, port: int | None = None, auth: bool = True,
                   chunk_size: int | None = None) -> None:
-        """(Re)write ``~/.pulp/admin.conf``."""
+        """(Re)write ``~/.pulp/admin.conf``; a host, port or chunk size given is kept for later calls."""
         self.chunk_size = chunk_size or self.chunk_size
-        lines = ["[server]", f"host = {host or self.host}", f"port = {port or self.port}", "scheme = http",
+        self.host = host or self.host
+        self.port = port or self.port
+        lines = ["[server]", f"host = {self.host}", f"port = {self.port}", "scheme = http",
                  f"upload_chunk_size = {self.chunk_size}"]
         if auth and self.auth:
             lines += ["[auth]", f"username = {self.auth[0]}", f"password = {self.auth[1]}"]

@@ -25,9 +25,7 @@ def admin(pulp_server: Any, tmp_path: Path) -> Admin:
 @pytest.fixture
 def docker_server(pulp_server: Any) -> Any:
     """The server, failing the test loudly if the docker importer is not installed in it."""
-    importers = pulp_server.api("GET", "plugins/importers/")
-    if hasattr(importers, "json"):
-        importers = importers.json()
+    importers = pulp_server.api("GET", "plugins/importers/").json()
     ids = {i.get("id") for i in importers}
     if "docker_importer" not in ids:
         pytest.fail(f"the docker importer is not installed in the server (importers: {sorted(ids)}); "
