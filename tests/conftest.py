@@ -144,9 +144,11 @@ class PulpServer:
     # -- processes -----------------------------------------------------------------------------
     def start_worker(self, name: str | None = None) -> subprocess.Popen:
         """An extra ``pulp-server worker`` on this server's database and broker (stopped at teardown)."""
-        command = [*_pulp_server_command(), "worker"] + (["--name", name] if name else [])
+        command = [*_pulp_server_command(), "worker", "--data-dir", str(self.data_dir)]
+        command += ["--name", name] if name else []
         env = {**self.env, "PULP_MONGO_URI": self.mongo_uri}
-        with open(self.log_path, "ab") as log:
+        log_path = self.log_path.with_name(f"worker-{len(self.workers)}.log")
+        with open(log_path, "wb") as log:
             proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
                                     stdin=subprocess.DEVNULL)
         self.workers.append(proc)
