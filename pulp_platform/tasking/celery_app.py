@@ -27,9 +27,10 @@ def create_app(settings: Settings) -> Celery:
         task_default_queue=QUEUE,
         task_serializer="json",
         accept_content=["json"],
-        # Task state and results live in the database; celery's result store is never read.
+        # Task state and results live in the database; celery's result store is never read, so
+        # there is none unless one is configured explicitly (for celery's own tools).
         task_ignore_result=True,
-        result_backend=settings.effective_result_backend,
+        result_backend=settings.result_backend or None,
         # Acknowledge after running, and take one message per free thread, so a worker never hoards
         # messages it is not working on.
         task_acks_late=True,

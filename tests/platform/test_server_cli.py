@@ -1,0 +1,107 @@
+"""``pulp-server`` itself: start-up refusals are one line on stderr; a Redis broker works."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+PULP_SERVER = Path(sys.executable).parent / "pulp-server"
+
+
+def _run(*args: str, env: dict | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PULP_")}
+    return subprocess.run([str(PULP_SERVER), *args], capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL, env={**clean, **(env or {})})
+
+
+def _one_line_error(result: subprocess.CompletedProcess, text: str) -> None:
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1 and text in lines[0], result.stderr
+
+
+def test_missing_config_file(tmp_path):
+    result = _run("run", "--data-dir", str(tmp_path), "--config", str(tmp_path / "nope.conf"))
+    _one_line_error(result, "config file not found")
+    assert not (tmp_path / "db").exists()
+
+
+def test_unknown_setting_in_config_file(tmp_path):
+    config = tmp_path / "server.conf"
+    config.write_text("[server]\nno_such_setting = 1\n")
+    _one_line_error(_run("run", "--data-dir", str(tmp_path / "d"), "--config", str(config)), "no_such_setting")
+
+
+def test_second_server_on_one_data_dir_is_refused(pulp_server):
+    result = _run("run", "--data-dir", str(pulp_server.data_dir), "--bind", "127.0.0.1:0",
+                  env={"PULP_CONFIG": str(pulp_server.data_dir.parent / "server.conf")})
+    _one_line_error(result, "another pulp-server run is using")
+
+
+def test_busy_port_is_refused_and_everything_stops(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        config = tmp_path / "server.conf"
+        config.write_text("[server]\n")
+        result = _run("run", "--data-dir", str(tmp_path / "d"), "--bind", f"127.0.0.1:{port}",
+                      env={"PULP_CONFIG": str(config)})
+    _one_line_error(result, "cannot listen on")
+    assert not (tmp_path / "d" / "run" / "server.json").exists()
+
+
+def test_worker_without_a_database_is_refused(tmp_path):
+    config = tmp_path / "server.conf"
+    config.write_text("[server]\n")
+    result = _run("worker", "--data-dir", str(tmp_path), env={"PULP_CONFIG": str(config)})
+    _one_line_error(result, "no mongo_uri configured")
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    """A redis-server of our own on loopback (Debian's package), stopped afterwards."""
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.fail("redis-server is not installed (devel/test installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(20)
+
+
+def test_redis_broker(start_pulp_server, redis_url, tmp_path):
+    server = start_pulp_server(broker_url=redis_url)
+    assert server.api("GET", "status/").json()["messaging_connection"] == {"connected": True}
+    server.create_repo("redis-repo", importer_type_id="test_importer", distributors=[])
+    (tmp_path / "f").write_text("through redis")
+    task = server.import_upload("redis-repo", server.upload_file(tmp_path / "f"), "test_file",
+                                unit_key={"name": "r"})
+    assert task["state"] == "finished", task
+    assert not (server.data_dir / "celery" / "broker.sqlite").exists()
