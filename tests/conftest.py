@@ -34,7 +34,7 @@ from pulp_platform.config import Settings
 
 TESTS_DIR = Path(__file__).resolve().parent
 API = "/pulp/api/v2/"
-TEST_PLUGIN_MODULE = "plugins_for_tests.test_plugin"
+TEST_PLUGIN_MODULE = "plugins_for_tests.fileplugin"
 FINAL_STATES = ("finished", "error", "canceled", "skipped")
 START_TIMEOUT = 90.0
 STOP_TIMEOUT = 60.0
