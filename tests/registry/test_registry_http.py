@@ -137,6 +137,8 @@ def test_errors_in_registry_format(images, pulp_server):
         response = get(pulp_server, path)
         assert (response.status_code, error_code(response)) == (status, code), path
         assert response.headers["Content-Type"] == "application/json"
+        head = requests.head(pulp_server.url + path, timeout=60)
+        assert (head.status_code, head.content) == (status, b""), path
 
 
 def test_pushes_and_deletes_are_unsupported(images, pulp_server):
