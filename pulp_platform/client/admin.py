@@ -44,17 +44,21 @@ class _RootGroup(click.Group):
         try:
             loaded = entry_point.load()
         except Exception as exc:  # any import failure of a plugin becomes one clear error line
-            reason = f"{type(exc).__name__}: {exc}"
-
-            @click.command(name, help=f"(extension failed to load: {reason})",
-                           context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
-            def broken() -> None:
-                raise ClientError(f"the {name!r} extension failed to load: {reason}", ExitCode.SERVER)
-
-            return broken
+            return _broken(name, f"{type(exc).__name__}: {exc}")
         if not isinstance(loaded, click.Command):
-            raise ClientError(f"extension {name!r} ({entry_point.value}) is not a click command", ExitCode.SERVER)
+            return _broken(name, f"{entry_point.value} is not a click command")
         return loaded
+
+
+def _broken(name: str, reason: str) -> click.Command:
+    """A stand-in for an extension that cannot be loaded: listed in --help, failing with one line when run."""
+
+    @click.command(name, help=f"(extension failed to load: {reason})",
+                   context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    def broken() -> None:
+        raise ClientError(f"the {name!r} extension failed to load: {reason}", ExitCode.SERVER)
+
+    return broken
 
 
 @click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})

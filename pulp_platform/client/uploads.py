@@ -77,7 +77,8 @@ class ChunkSender:
             self._send_buffered(len(self._buffer))
 
     def _send_buffered(self, length: int) -> None:
-        chunk = bytes(self._buffer[:length])
+        with memoryview(self._buffer) as view:  # one copy of the chunk, not two
+            chunk = view[:length].tobytes()
         self._put(chunk, length)
         del self._buffer[:length]
         self.progress.advance(length)
@@ -154,7 +155,7 @@ def transfer(ctx: ClientContext, record: UploadRecord, source: Source, offset: i
     return sender.sent
 
 
-def finish(ctx: ClientContext, record: UploadRecord) -> dict[str, Any]:
+def finish(ctx: ClientContext, record: UploadRecord, resume_hint: str) -> dict[str, Any]:
     """Import the upload (unless already asked), wait for the task, delete the upload and its record.
 
     Returns the finished task; a failed or canceled task raises ClientError after the cleanup.
@@ -171,7 +172,12 @@ def finish(ctx: ClientContext, record: UploadRecord) -> dict[str, Any]:
             raise ClientError(f"import_upload spawned {len(task_ids)} tasks, expected one", ExitCode.SERVER)
         record.task_id = task_ids[0]
         store.save(record)
-    task = tasks.wait(ctx, record.task_id)
+    try:
+        task = tasks.wait(ctx, record.task_id)
+    except KeyboardInterrupt:
+        raise ClientError(f"interrupted while task {record.task_id} imports upload {record.upload_id}; the import "
+                          f"goes on: `{resume_hint} --upload-id {record.upload_id}` waits for it and cleans up",
+                          ExitCode.INTERRUPTED) from None
     delete(ctx, record)
     if (reason := tasks.failure(task)) is not None:
         raise ClientError(reason, ExitCode.TASK_FAILED)
@@ -193,7 +199,7 @@ def upload(ctx: ClientContext, repo_id: str, source: Source, unit_type_id: str, 
     """The whole flow for one source into a repository that was checked to exist."""
     record = start(ctx, repo_id, source, unit_type_id, unit_key, unit_metadata)
     sent = transfer(ctx, record, source, 0, show_progress=show_progress, resume_hint=resume_hint)
-    return UploadOutcome(record, 0, sent, finish(ctx, record))
+    return UploadOutcome(record, 0, sent, finish(ctx, record, resume_hint))
 
 
 def reopen(record: UploadRecord) -> Source:
@@ -213,11 +219,11 @@ def resume(ctx: ClientContext, record: UploadRecord, *, show_progress: bool, res
         raise ClientError(f"upload {record.upload_id} lives on {record.server}, not on {ctx.config.api_url}",
                           ExitCode.USAGE)
     if record.task_id is not None:  # everything was sent; only the import's outcome is missing
-        return UploadOutcome(record, record.size, 0, finish(ctx, record))
+        return UploadOutcome(record, record.size, 0, finish(ctx, record, resume_hint))
     source = reopen(record)
     offset = server_size(ctx, record.upload_id)
     if offset > record.size:
         raise ClientError(f"the server holds {offset} bytes of upload {record.upload_id}, more than the "
                           f"{record.size} of {record.path}; cancel it and upload again", ExitCode.DATA)
     sent = transfer(ctx, record, source, offset, show_progress=show_progress, resume_hint=resume_hint)
-    return UploadOutcome(record, offset, sent, finish(ctx, record))
+    return UploadOutcome(record, offset, sent, finish(ctx, record, resume_hint))

@@ -15,6 +15,7 @@ import select
 import shutil
 import signal
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,14 @@ def test_a_bad_tarball_gives_the_tasks_error_code(admin: Admin, repo_id, docker_
     assert layer in line
     repo = api(docker_server, "GET", f"repositories/{repo_id}/")
     assert not any(repo["content_unit_counts"].values())
+
+    # With --json, the images that went in before the failure are still reported.
+    result = admin.run("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                       str(DATA / "skopeo-v2s2.tar"), "-f", str(junk), "--json")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1 and "DKR1030" in result.stderr
+    done, failed = json.loads(result.stdout)
+    assert (done["state"], done["manifest_digest"]) == ("finished", DIGEST)
+    assert failed["state"] == "error" and failed["file"] == str(junk) and "DKR1030" in failed["error"]
     assert_nothing_left()
 
 
@@ -306,3 +315,27 @@ def test_uploaded_image_pulls_back_with_skopeo(admin: Admin, repo_id, docker_ser
     with tarfile.open(DATA / "skopeo-v2s2.tar") as tar:
         original = tar.extractfile("manifest.json").read()
     assert (pulled / "manifest.json").read_bytes() == original
+
+
+def _peak_rss_kib(admin: Admin, *args: str) -> int:
+    """Run pulp-admin under a small parent that reports the peak RSS of its one child, in KiB."""
+    probe = ("import resource, subprocess, sys\n"
+             "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode\n"
+             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+             "sys.exit(code)\n")
+    result = subprocess.run([sys.executable, "-c", probe, str(PULP_ADMIN), *args], env=admin.env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    return int(result.stdout.split()[-1])
+
+
+def test_memory_stays_flat_on_a_large_upload(admin: Admin, repo_id, assert_nothing_left, tmp_path):
+    folder = tmp_path / "large"
+    imagegen.make_image(folder, 192 * MiB, small_layers=1, seed=7)
+    tarball = imagegen.tar_dir(folder, tmp_path / "large.tar")
+    admin.configure(chunk_size=8 * MiB)
+    limit_kib = 100 * 1024  # about 40 MiB of interpreter and libraries, one 8 MiB chunk, and slack
+    for source in (tarball, folder):
+        peak = _peak_rss_kib(admin, "docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(source))
+        assert peak < limit_kib, f"{source.name}: peak RSS {peak} KiB for a {192} MiB image"
+    assert_nothing_left()

@@ -116,22 +116,29 @@ def upload(ctx: ClientContext, repo_id: str, files: tuple[str, ...], dirs: tuple
     sources: list[Source] = [open_source(p) for p in paths]  # every path is checked before anything is sent
     uploads.check_repository(ctx, repo_id)
     metadata = {constants.UPLOAD_TAG_KEY: tag_name} if tag_name else {}
-    results = []
-    for source in sources:
-        if verbose and not as_json:
-            what = "directory, tarred on the fly" if source.kind == "directory" else "file"
-            click.echo(f"Uploading {source.path} ({what}, {human_size(source.size)}) to repository {repo_id}")
-        outcome = uploads.upload(ctx, repo_id, source, constants.MANIFEST_TYPE_ID, {}, metadata,
-                                 show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND)
+    results: list[dict[str, Any]] = []
+    try:
+        for source in sources:
+            if verbose and not as_json:
+                what = "directory, tarred on the fly" if source.kind == "directory" else "file"
+                click.echo(f"Uploading {source.path} ({what}, {human_size(source.size)}) to repository {repo_id}")
+            try:
+                outcome = uploads.upload(ctx, repo_id, source, constants.MANIFEST_TYPE_ID, {}, metadata,
+                                         show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND)
+            except ClientError as exc:
+                results.append({"file": str(source.path), "repo_id": repo_id, "state": "error", "error": exc.message})
+                raise
+            if as_json:
+                results.append(outcome_json(outcome))
+            else:
+                if verbose:
+                    click.echo(f"Upload {outcome.record.upload_id} imported by task {outcome.task.get('task_id')} "
+                               "and deleted")
+                print_outcome(outcome, verbose)
+    finally:
+        # Scripts get the images that did go in even when a later one fails (the exit code says it did).
         if as_json:
-            results.append(outcome_json(outcome))
-        else:
-            if verbose:
-                click.echo(f"Upload {outcome.record.upload_id} imported by task {outcome.task.get('task_id')} "
-                           "and deleted")
-            print_outcome(outcome, verbose)
-    if as_json:
-        emit_json(results)
+            emit_json(results)
 
 
 def _docker_records(ctx: ClientContext) -> list[UploadRecord]:
