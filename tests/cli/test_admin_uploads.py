@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -339,3 +340,32 @@ def test_memory_stays_flat_on_a_large_upload(admin: Admin, repo_id, assert_nothi
         peak = _peak_rss_kib(admin, "docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(source))
         assert peak < limit_kib, f"{source.name}: peak RSS {peak} KiB for a {192} MiB image"
     assert_nothing_left()
+
+
+def test_ctrl_c_while_the_import_waits_then_resume_finishes_it(start_pulp_server, tmp_path):
+    server = start_pulp_server(workers=0)  # no worker yet: the import task waits until one starts
+    host, port = server_address(server)
+    (tmp_path / "home").mkdir()
+    admin = Admin(tmp_path / "home", host, port, tuple(server.auth))
+    admin.ok("docker", "repo", "create", "--repo-id", "waiting")
+    process = admin.popen("docker", "repo", "uploads", "upload", "--repo-id", "waiting", "-f",
+                          str(DATA / "skopeo-v2s2.tar"), "--tag", "t")
+    try:
+        deadline = time.monotonic() + 120
+        while not any(json.loads(r.read_text()).get("task_id") for r in admin.records):
+            assert time.monotonic() < deadline and process.poll() is None, "the import was never requested"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130 and len(err.splitlines()) == 1, err
+    assert "interrupted while task" in err
+    upload_id = re.search(r"--upload-id ([0-9a-f-]+)", err).group(1)
+    assert [r.stem for r in admin.records] == [upload_id]
+    server.start_worker()
+    out = admin.ok("docker", "repo", "uploads", "resume", "--upload-id", upload_id)
+    assert f"Manifest {DIGEST} imported into repository waiting" in out
+    assert f"Tag t -> {DIGEST}" in out
+    assert admin.records == [] and server_uploads(server) == set()
