@@ -275,14 +275,17 @@ def _supervise(server: Any, database: db.EmbeddedDatabase | None, children: Chil
 @click.option("--name", help="Worker name (default worker-<pid>@<host>).")
 def worker(config: str | None, concurrency: int | None, name: str | None, **flags: Any) -> None:
     """Run one task worker (needs the database and broker the API uses)."""
-    from pulp_platform.tasking.worker import run_worker
+    from pulp_platform.tasking.worker import WorkerNameTaken, run_worker
 
     flags.pop("bind", None)
     settings = _load(config, worker_concurrency=concurrency, **flags)
     _configure_logging(settings.log_level)
     _connect(_discovered_mongo_uri(settings))
     plugin_api.plugins(settings.plugin_modules)
-    run_worker(settings, name)
+    try:
+        run_worker(settings, name)
+    except WorkerNameTaken as exc:
+        raise Failure(str(exc)) from None
 
 
 @main.command()

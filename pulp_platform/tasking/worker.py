@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections.abc import Callable
+from datetime import timedelta
 
 from celery import signals
 
 from pulp_platform.config import Settings
-from pulp_platform.models.task import WAITING, TaskStatus
+from pulp_platform.models.content import now
+from pulp_platform.models.task import WAITING, TaskStatus, Worker
 from pulp_platform.tasking import runner, workers
 from pulp_platform.tasking.celery_app import QUEUE, RUN_TASK, create_app, send
 
@@ -20,10 +23,26 @@ def default_name() -> str:
     return f"worker-{os.getpid()}@{socket.gethostname()}"
 
 
+class WorkerNameTaken(RuntimeError):
+    """A live worker already uses the name."""
+
+
+def _take_name(name: str, settings: Settings, requeue: Callable[[str], None]) -> None:
+    """Refuse a name a live worker has; reap a dead predecessor of the same name before reusing it."""
+    previous = Worker._get_collection().find_one({"_id": name})
+    if previous is None:
+        return
+    if previous["last_heartbeat"] > now() - timedelta(seconds=settings.worker_timeout):
+        raise WorkerNameTaken(f"a live worker is already named {name}")
+    # Its heartbeat is stale but nobody reaped it yet: do it now, or our first beat would revive it.
+    workers.reap_worker(name, now(), requeue)
+
+
 def run_worker(settings: Settings, name: str | None = None) -> None:
     """Consume tasks until SIGTERM/SIGINT (celery's warm shutdown lets running tasks finish)."""
     name = name or default_name()
     app = create_app(settings)
+    _take_name(name, settings, lambda task_id: send(app, task_id))
 
     @app.task(name=RUN_TASK, ignore_result=True)
     def run_task(task_id: str) -> None:

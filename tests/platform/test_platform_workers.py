@@ -59,3 +59,9 @@ def test_dead_worker_task_is_failed_and_its_lock_released(start_pulp_server, tmp
     # A new worker takes the repository the dead one held, and the queued task runs.
     server.start_worker(name="healthy@test")
     assert server.wait_task(follower, timeout=60)["state"] == "finished"
+
+    # A second worker may not take a live worker's name.
+    duplicate = server.start_worker(name="healthy@test")
+    assert duplicate.wait(60) != 0
+    log = server.log_path.with_name(f"worker-{len(server.workers) - 1}.log").read_text()
+    assert "a live worker is already named healthy@test" in log
