@@ -19,6 +19,7 @@ from pulp_platform.client import config as client_config
 from pulp_platform.client import credentials
 from pulp_platform.client.context import ClientContext
 from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_platform.client.output import emit_json, print_document
 from pulp_platform.client.tasks import tasks_group
 
 EXTENSION_GROUP = "pulp.extensions.admin"
@@ -102,6 +103,24 @@ def logout(ctx: ClientContext) -> None:
         click.echo("Session certificate successfully removed.")
     else:
         click.echo("Not logged in.")
+
+
+@root.command("status", help="Show the server's version and whether its database, broker and workers are up.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status report as JSON.")
+@click.pass_obj
+def status(ctx: ClientContext, as_json: bool) -> None:
+    report = ctx.connection.get("status/")
+    if as_json:
+        emit_json(report)
+        return
+    print_document({
+        "server": ctx.config.base_url,
+        "api_version": report.get("api_version"),
+        "platform_version": (report.get("versions") or {}).get("platform_version"),
+        "database_connected": (report.get("database_connection") or {}).get("connected"),
+        "messaging_connected": (report.get("messaging_connection") or {}).get("connected"),
+        "known_workers": [w.get("name") for w in report.get("known_workers") or []] or "none",
+    })
 
 
 root.add_command(tasks_group)

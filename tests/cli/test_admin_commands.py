@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import stat
 import uuid
@@ -126,3 +127,10 @@ def test_tasks_commands(admin: Admin, repo_id, docker_server):
     assert "Task Details" in admin.ok("tasks", "details", "--task-id", task_id)
     assert all(t["state"] in ("waiting", "running") for t in admin.json("tasks", "list"))
     admin.fails("tasks", "details", "--task-id", "no-such-task", code=65, says="HTTP 404")
+
+
+def test_status_needs_no_login(admin: Admin):
+    admin.configure(auth=False)
+    report = admin.json("status")
+    assert report["database_connection"]["connected"] is True and report["known_workers"]
+    assert re.search(r"^Database connected: +True$", admin.ok("status"), re.M)
