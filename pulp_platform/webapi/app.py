@@ -15,7 +15,7 @@ from pulp_platform.tasking import workers
 from pulp_platform.tasking.celery_app import create_app as create_celery
 from pulp_platform.tasking.celery_app import send
 from pulp_platform.uploads import Uploads
-from pulp_platform.webapi import auth, content, plugins, repositories, repository_actions, status, tasks, uploads
+from pulp_platform.webapi import content, login, plugins, repositories, repository_actions, status, tasks, uploads
 from pulp_platform.webapi.endpoint import ApiState
 from pulp_platform.webapi.error_handlers import HANDLERS
 
@@ -30,7 +30,7 @@ def api_routes() -> list[BaseRoute]:
     repo = "repositories/{repo_id}/"
     return [
         r("status/", status.status, ["GET"]),
-        r("actions/login/", auth.login, ["POST"]),
+        r("actions/login/", login.login, ["POST"]),
         r("repositories/", repositories.list_repositories, ["GET"]),
         r("repositories/", repositories.create_repository, ["POST"]),
         r(repo, repositories.get_repository, ["GET"]),

@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import logging
-import secrets
 import threading
 from datetime import timedelta
 
@@ -25,8 +24,6 @@ from pulp_platform.config import DEFAULT_ADMIN_PASSWORD, Settings
 from pulp_platform.errors import NotAuthorized
 from pulp_platform.models.content import now
 from pulp_platform.models.user import AuthToken, User
-from pulp_platform.tasking.reports import iso
-from pulp_platform.webapi.endpoint import endpoint
 
 log = logging.getLogger(__name__)
 TOKEN_LIFETIME = timedelta(days=7)
@@ -74,7 +71,7 @@ def ensure_admin(settings: Settings) -> None:
                     "--admin-password or the config file)", settings.admin_username, DEFAULT_ADMIN_PASSWORD)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -94,7 +91,7 @@ def authenticate(authorization: str | None) -> str:
             raise NotAuthorized()
         return login
     if scheme == "bearer" and value.strip():
-        token = AuthToken.objects(token_hash=_token_hash(value.strip()), expires__gt=now()).first()
+        token = AuthToken.objects(token_hash=token_hash(value.strip()), expires__gt=now()).first()
         if token is None or User.objects(login=token.login).first() is None:
             raise NotAuthorized()
         return token.login
@@ -105,13 +102,3 @@ async def authenticate_request(request: Request) -> str:
     login = await run_in_threadpool(authenticate, request.headers.get("authorization"))
     request.state.login = login
     return login
-
-
-@endpoint
-def login(request: Request, body: dict) -> dict:
-    """``POST actions/login/``: trade Basic credentials for a bearer token."""
-    token = secrets.token_urlsafe(32)
-    expires = now() + TOKEN_LIFETIME
-    AuthToken(token_hash=_token_hash(token), login=request.state.login, expires=expires).save(force_insert=True)
-    return {"key": token, "certificate": token, "token_type": "Bearer", "login": request.state.login,
-            "expires": iso(expires)}

@@ -18,6 +18,7 @@ from pulp_platform.errors import InvalidValue, PulpException
 from pulp_platform.plugin_api import Plugins
 from pulp_platform.tasking.reports import API_PREFIX, jsonable
 from pulp_platform.uploads import Uploads
+from pulp_platform.webapi.auth import authenticate_request
 
 MAX_JSON_BODY = 16 * 1024 * 1024
 
@@ -122,7 +123,6 @@ def endpoint(handler: Handler | None = None, *, auth: bool = True) -> Any:
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
         if auth:
-            from pulp_platform.webapi.auth import authenticate_request
             await authenticate_request(request)
         body = None
         if request.method in ("POST", "PUT", "PATCH"):
@@ -150,7 +150,6 @@ def stream_endpoint(handler: AsyncHandler) -> AsyncHandler:
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
-        from pulp_platform.webapi.auth import authenticate_request
         await authenticate_request(request)
         return to_response(await handler(request))
 
