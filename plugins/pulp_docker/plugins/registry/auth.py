@@ -15,8 +15,6 @@ the token handshake:
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -26,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from pulp_docker.plugins.publication import Published
 from pulp_docker.plugins.registry import tokens
 from pulp_docker.plugins.registry.errors import Unauthorized, registry_view
-from pulp_platform.models.user import User
+from pulp_platform.errors import NotAuthorized
 from pulp_platform.webapi import auth as platform_auth
 
 TOKEN_TTL = 300
@@ -52,12 +50,6 @@ class Identity:
 ANONYMOUS = Identity(None)
 
 
-def check_password(login: str, password: str) -> bool:
-    """True if ``login``/``password`` are a platform user's (the platform remembers recent bcrypt checks)."""
-    user = User.objects(login=login).only("password").first()
-    return user is not None and platform_auth.check_password(password, user.password)
-
-
 def challenge(request: Request, scope: str | None = None, error: str | None = None) -> str:
     """The ``WWW-Authenticate`` value sending a client to this server's token endpoint."""
     base = f"{request.url.scheme}://{request.url.netloc}"
@@ -74,23 +66,15 @@ def unauthorized(request: Request, *, scope: str | None = None, error: str | Non
     return Unauthorized(detail, message=message, headers={"WWW-Authenticate": challenge(request, scope, error)})
 
 
-def _basic(value: str) -> tuple[str, str] | None:
-    try:
-        login, sep, password = base64.b64decode(value, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return (login, password) if sep else None
-
-
 def identify(request: Request) -> Identity:
     """The caller named by the Authorization header; Unauthorized when it names one badly."""
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     scheme = scheme.lower()
     if scheme == "basic":
-        pair = _basic(value.strip())
-        if pair is None or not check_password(*pair):
-            raise unauthorized(request, message="invalid username or password")
-        return Identity(pair[0], None)
+        try:
+            return Identity(platform_auth.authenticate(request.headers["authorization"]), None)
+        except NotAuthorized:
+            raise unauthorized(request, message="invalid username or password") from None
     if scheme == "bearer":
         try:
             claims = tokens.verify(value.strip())
