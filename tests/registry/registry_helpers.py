@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+import requests
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -144,3 +145,16 @@ class Podman:
 
     def inspect(self, ref: str) -> dict:
         return json.loads(run(*self.base, "image", "inspect", ref).stdout)[0]
+
+
+def get(server, path: str, **kwargs) -> requests.Response:
+    """``GET`` a path of the server (``/v2/...``), no credentials unless given."""
+    kwargs.setdefault("timeout", 60)
+    return requests.get(server.url + path, **kwargs)
+
+
+def error_code(response: requests.Response) -> str:
+    """The code of a registry error body, checking the body has the registry's shape."""
+    body = response.json()
+    assert set(body["errors"][0]) == {"code", "message", "detail"}
+    return body["errors"][0]["code"]

@@ -5,18 +5,9 @@ from __future__ import annotations
 import threading
 
 import requests
-from registry_helpers import DATA, upload_image
+from registry_helpers import DATA, error_code, get, upload_image
 
 WEB = "docker_web_distributor_name_cli"
-
-
-def get(server, path: str, **kwargs) -> requests.Response:
-    kwargs.setdefault("timeout", 60)
-    return requests.get(server.url + path, **kwargs)
-
-
-def code(response: requests.Response) -> str:
-    return response.json()["errors"][0]["code"]
 
 
 def publish(server, repo_id: str, **override) -> dict:
@@ -49,7 +40,7 @@ def test_only_the_published_snapshot_is_served(pulp_server):
     summary = task["result"]["summary"]
     assert (summary["registry_name"], summary["manifests"], summary["tags"]) == (repo, 1, 1)
     gone = get(pulp_server, f"/v2/{repo}/manifests/{first.digest}")
-    assert gone.status_code == 404 and code(gone) == "MANIFEST_UNKNOWN"
+    assert gone.status_code == 404 and error_code(gone) == "MANIFEST_UNKNOWN"
     assert get(pulp_server, f"/v2/{repo}/manifests/{second.digest}").status_code == 200
 
 
@@ -62,7 +53,7 @@ def test_changing_the_registry_id_moves_the_name_at_the_next_publish(pulp_server
     assert get(pulp_server, "/v2/reg-old/name/manifests/latest").status_code == 200
     assert publish(pulp_server, repo)["state"] == "finished"
     old = get(pulp_server, "/v2/reg-old/name/manifests/latest")
-    assert old.status_code == 404 and code(old) == "NAME_UNKNOWN"
+    assert old.status_code == 404 and error_code(old) == "NAME_UNKNOWN"
     new = get(pulp_server, "/v2/reg-new/name/manifests/latest")
     assert new.status_code == 200 and new.headers["Docker-Content-Digest"] == image.digest
     catalog = get(pulp_server, "/v2/_catalog").json()["repositories"]
@@ -100,7 +91,7 @@ def test_deleting_the_repository_unpublishes_it(pulp_server):
     assert get(pulp_server, "/v2/reg-del/me/tags/list").status_code == 200
     assert pulp_server.delete_repo("reg-pub-delete")["state"] == "finished"
     response = get(pulp_server, "/v2/reg-del/me/tags/list")
-    assert response.status_code == 404 and code(response) == "NAME_UNKNOWN"
+    assert response.status_code == 404 and error_code(response) == "NAME_UNKNOWN"
     assert "reg-del/me" not in get(pulp_server, "/v2/_catalog").json()["repositories"]
 
 

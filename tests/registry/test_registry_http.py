@@ -8,7 +8,7 @@ import re
 
 import pytest
 import requests
-from registry_helpers import member_bytes, upload_image
+from registry_helpers import error_code, get, member_bytes, upload_image
 
 MT_V2 = "application/vnd.docker.distribution.manifest.v2+json"
 MT_V1_SIGNED = "application/vnd.docker.distribution.manifest.v1+prettyjws"
@@ -16,17 +16,6 @@ MT_V1 = "application/vnd.docker.distribution.manifest.v1+json"
 MT_OCI = "application/vnd.oci.image.manifest.v1+json"
 ALL_TYPES = ", ".join([MT_OCI, MT_V2, MT_V1_SIGNED, MT_V1, "application/vnd.docker.distribution.manifest.list.v2+json",
                        "application/vnd.oci.image.index.v1+json"])
-
-
-def get(server, path: str, **kwargs) -> requests.Response:
-    kwargs.setdefault("timeout", 60)
-    return requests.get(server.url + path, **kwargs)
-
-
-def error_code(response: requests.Response) -> str:
-    body = response.json()
-    assert set(body["errors"][0]) == {"code", "message", "detail"}
-    return body["errors"][0]["code"]
 
 
 def biggest_blob(image) -> tuple[str, bytes]:
