@@ -8,11 +8,12 @@ from pulp_platform.errors import InvalidValue, MissingResource
 from pulp_platform.models.repository import RepoImporter
 from pulp_platform.operations.publish import auto_publish
 from pulp_platform.operations.repositories import get_repository
+from pulp_platform.plugin_api import Importer
 from pulp_platform.tasking.runner import TaskContext
 from pulp_platform.uploads import Uploads
 
 
-def repository_importer(ctx: TaskContext, repo_id: str):
+def repository_importer(ctx: TaskContext, repo_id: str) -> tuple[RepoImporter, Importer]:
     """The repository's importer document and a fresh instance of its plugin class."""
     get_repository(repo_id)
     doc = RepoImporter.objects(repo_id=repo_id).first()
