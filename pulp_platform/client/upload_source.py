@@ -102,10 +102,13 @@ class DirectorySource:
 
     def send(self, sink: ChunkSink, offset: int) -> None:
         counter = _Counter(sink, skip=offset)
-        with tarfile.open(fileobj=counter, mode="w|", format=TAR_FORMAT, encoding=TAR_ENCODING) as tar:
-            for name, size, mtime in self.members:
-                with open(self.path / name, "rb") as handle:
-                    tar.addfile(self._info(name, size, mtime), handle)
+        try:
+            with tarfile.open(fileobj=counter, mode="w|", format=TAR_FORMAT, encoding=TAR_ENCODING) as tar:
+                for name, size, mtime in self.members:
+                    with open(self.path / name, "rb") as handle:
+                        tar.addfile(self._info(name, size, mtime), handle)
+        except OSError as exc:  # a member vanished or shrank under us (tarfile: "unexpected end of data")
+            raise ClientError(f"{self.path} changed while it was sent: {exc}", ExitCode.DATA) from exc
         if counter.count != self.size:
             raise ClientError(f"{self.path} changed while it was sent (expected {self.size} tar bytes, "
                               f"made {counter.count})", ExitCode.DATA)

@@ -148,11 +148,20 @@ def transfer(ctx: ClientContext, record: UploadRecord, source: Source, offset: i
         raise ClientError(f"interrupted after {human_size(sender.offset)} of {human_size(source.size)} of "
                           f"{label}; resume with `{hint}`", ExitCode.INTERRUPTED) from None
     except ClientError as exc:
-        if exc.exit_code == ExitCode.CONNECTION:
+        # The upload is intact on both sides after these; other errors are about the data itself.
+        if exc.exit_code in (ExitCode.CONNECTION, ExitCode.NOPERM, ExitCode.SERVER):
             raise ClientError(f"{exc.message}; {human_size(sender.offset)} of {human_size(source.size)} of "
                               f"{label} reached the server; resume with `{hint}`", exc.exit_code) from exc
+        _discard(ctx, record)  # resuming could not help: leave nothing behind
         raise
     return sender.sent
+
+
+def _discard(ctx: ClientContext, record: UploadRecord) -> None:
+    try:
+        delete(ctx, record)
+    except ClientError:
+        pass  # the record stays, so `uploads cancel` can finish the job
 
 
 def finish(ctx: ClientContext, record: UploadRecord, resume_hint: str) -> dict[str, Any]:

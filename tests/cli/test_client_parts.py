@@ -231,3 +231,17 @@ def test_pulp_error_bodies_become_one_line():
     assert denied.exit_code == ExitCode.NOPERM and "authentication failed" in str(denied)
     broken = error_from_response(_response(500, "oops"), None)
     assert broken.exit_code == ExitCode.SERVER and "HTTP 500" in str(broken)
+
+
+def test_a_directory_changing_while_sent_is_a_clear_error(tmp_path):
+    folder = _image_dir(tmp_path)
+    source = open_source(folder)
+
+    class Shrinking(Collect):
+        def write(self, data: bytes) -> int:
+            (folder / "version").write_bytes(b"")  # the last member shrinks once sending has begun
+            return super().write(data)
+
+    with pytest.raises(ClientError, match="changed while it was sent") as info:
+        source.send(Shrinking(), 0)
+    assert info.value.exit_code == ExitCode.DATA
