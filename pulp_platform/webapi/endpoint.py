@@ -127,6 +127,8 @@ def endpoint(handler: Handler | None = None, *, auth: bool = True) -> Any:
         body = None
         if request.method in ("POST", "PUT", "PATCH"):
             body = await read_json(request)
+            if body is None:  # some clients send a literal null for "no arguments"
+                body = {}
             if not isinstance(body, dict):
                 raise InvalidValue("body", reason="must be a JSON object")
         try:
