@@ -134,3 +134,19 @@ def test_status_needs_no_login(admin: Admin):
     report = admin.json("status")
     assert report["database_connection"]["connected"] is True and report["known_workers"]
     assert re.search(r"^Database connected: +True$", admin.ok("status"), re.M)
+
+
+def test_resume_and_cancel_want_a_choice_among_several_uploads(admin: Admin):
+    folder = admin.home / ".pulp" / "uploads"
+    folder.mkdir(parents=True)
+    for upload_id in ("00000000-0000-4000-8000-000000000001", "00000000-0000-4000-8000-000000000002"):
+        (folder / f"{upload_id}.json").write_text(json.dumps({
+            "upload_id": upload_id, "repo_id": "r", "server": f"http://{admin.host}:{admin.port}/pulp/api/v2/",
+            "path": "/nonexistent.tar", "kind": "file", "size": 10, "fingerprint": "x",
+            "unit_type_id": "docker_manifest"}))
+    admin.fails("docker", "repo", "uploads", "resume", code=2, says="2 uploads in progress")
+    admin.fails("docker", "repo", "uploads", "cancel", code=2, says="choose with --upload-id or use --all")
+    listed = admin.json("docker", "repo", "uploads", "list")
+    assert [(u["server_size"], u["server_has_upload"]) for u in listed] == [(None, False), (None, False)]
+    admin.ok("docker", "repo", "uploads", "cancel", "--all")  # gone on the server already: just forgotten
+    assert not list(folder.glob("*.json"))
