@@ -82,7 +82,8 @@ class EmbeddedDatabase:
         command = [str(exe) if exe.exists() else "secantusd-py", "--host", "127.0.0.1",
                    "--port", str(self.port), "--storage-path", str(self.path), "--log-level", "WARNING"]
         with open(self.log_path, "ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+            # Its own session, so a terminal's Ctrl-C does not stop it before the workers using it.
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

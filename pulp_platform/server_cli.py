@@ -160,8 +160,13 @@ class Children:
         self.fast_exits = 0
 
     def _spawn(self) -> tuple[subprocess.Popen, float]:
+        from pulp_platform.tasking.worker import PARENT_PID_VARIABLE
+
         command = [sys.executable, "-m", "pulp_platform.server_cli", "worker"]
-        return subprocess.Popen(command, env=self.env), time.monotonic()
+        # A session of its own: a terminal's Ctrl-C reaches only `run`, which stops the workers in order
+        # (before the database they need to finish their tasks).
+        env = {**self.env, PARENT_PID_VARIABLE: str(os.getpid())}
+        return subprocess.Popen(command, env=env, start_new_session=True), time.monotonic()
 
     def start(self) -> None:
         self.procs = [self._spawn() for _ in range(self.count)]

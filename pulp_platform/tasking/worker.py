@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -21,6 +24,10 @@ log = logging.getLogger(__name__)
 
 def default_name() -> str:
     return f"worker-{os.getpid()}@{socket.gethostname()}"
+
+
+# Set by ``pulp-server run`` for the workers it starts: they stop when it is gone.
+PARENT_PID_VARIABLE = "PULP_SERVER_RUN_PID"
 
 
 class WorkerNameTaken(RuntimeError):
@@ -56,6 +63,9 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
                 {"_id": request.args[0], "state": WAITING}, {"$set": {"worker_name": name}})
 
     signals.task_received.connect(claim, weak=False)
+    parent = os.environ.get(PARENT_PID_VARIABLE)
+    if parent:
+        threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="pulp-parent", daemon=True).start()
     workers.heartbeat(name)
     beat = workers.Heartbeat(name, settings.worker_timeout, lambda task_id: send(app, task_id))
     beat.start()
@@ -70,3 +80,11 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
         beat.stop()
         workers.unregister(name)
         log.info("worker %s stopped", name)
+
+
+def _stop_when_orphaned(parent_pid: int) -> None:
+    """Warm-shut this worker down if the ``pulp-server run`` that started it died without stopping it."""
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    log.error("the pulp-server run that started this worker (pid %d) is gone; stopping", parent_pid)
+    os.kill(os.getpid(), signal.SIGTERM)
