@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 PULP_SERVER = Path(sys.executable).parent / "pulp-server"
@@ -105,3 +108,36 @@ def test_redis_broker(start_pulp_server, redis_url, tmp_path):
                                 unit_key={"name": "r"})
     assert task["state"] == "finished", task
     assert not (server.data_dir / "celery" / "broker.sqlite").exists()
+
+
+def test_ctrl_c_stops_everything_in_order(tmp_path):
+    """A terminal's Ctrl-C (SIGINT to the whole process group) leaves no process behind, quickly."""
+    config = tmp_path / "server.conf"
+    config.write_text("[server]\n")
+    data_dir = tmp_path / "d"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PULP_")}
+    with open(tmp_path / "log", "wb") as log:
+        run = subprocess.Popen([str(PULP_SERVER), "run", "--data-dir", str(data_dir), "--bind", "127.0.0.1:0"],
+                               env={**env, "PULP_CONFIG": str(config)}, stdout=log, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        info = data_dir / "run" / "server.json"
+        deadline = time.monotonic() + 60
+        while not info.exists():
+            assert run.poll() is None and time.monotonic() < deadline, (tmp_path / "log").read_text()
+            time.sleep(0.1)
+        assert json.loads(info.read_text())["pid"] == run.pid
+        children = psutil.Process(run.pid).children(recursive=True)
+        assert len(children) >= 2  # the database and a worker
+        os.killpg(run.pid, signal.SIGINT)
+        run.wait(60)
+        gone, alive = psutil.wait_procs(children, timeout=10)
+        assert alive == [], alive
+        assert "pulp-server stopped" in (tmp_path / "log").read_text()
+        # A worker that had to be killed would have been logged.
+        assert "killing it" not in (tmp_path / "log").read_text()
+        assert not info.exists()
+    finally:
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+            run.wait()
