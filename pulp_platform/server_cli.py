@@ -304,6 +304,13 @@ def api(config: str | None, **flags: Any) -> None:
     prepare_database(settings)
     sock = _listen(settings)
     server = _uvicorn_server(settings, mongo_uri)
+
+    def request_stop(signum: int, frame: object) -> None:
+        server.should_exit = True
+
+    # uvicorn re-raises the signal that stopped it; with these handlers that ends in a clean exit 0.
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     click.echo(f"Listening on {_url(sock)}")
     sys.stdout.flush()
     server.run(sockets=[sock])

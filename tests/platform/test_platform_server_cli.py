@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+import requests
 
 PULP_SERVER = Path(sys.executable).parent / "pulp-server"
 
@@ -141,3 +142,44 @@ def test_ctrl_c_stops_everything_in_order(tmp_path):
         if run.poll() is None:
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
+
+
+def test_api_role_alone_shares_database_broker_and_storage(pulp_server, tmp_path):
+    """`pulp-server api` next to a `run`: it finds the database in run/server.json, queues to the same workers."""
+    env = {**pulp_server.env}
+    api = subprocess.Popen([str(PULP_SERVER), "api", "--data-dir", str(pulp_server.data_dir),
+                            "--bind", "127.0.0.1:0"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True)
+    try:
+        line = api.stdout.readline()
+        assert line.startswith("Listening on http://127.0.0.1:"), line
+        url = line.split()[-1] + "/pulp/api/v2/"
+
+        def call(method, path, **kwargs):
+            return requests.request(method, url + path, auth=pulp_server.auth, timeout=60, **kwargs)
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if call("GET", "status/").status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        repo_id = f"api-{os.getpid()}-{int(time.time() * 1000)}"
+        created = call("POST", "repositories/", json={"id": repo_id, "importer_type_id": "test_importer"})
+        assert created.status_code == 201, created.text
+        # The repository is visible through the other API process: one database.
+        assert pulp_server.api("GET", f"repositories/{repo_id}/").status_code == 200
+        upload_id = call("POST", "content/uploads/").json()["upload_id"]
+        assert call("PUT", f"content/uploads/{upload_id}/0/", data=b"via api").status_code == 200
+        response = call("POST", f"repositories/{repo_id}/actions/import_upload/",
+                        json={"upload_id": upload_id, "unit_type_id": "test_file", "unit_key": {"name": "a"}})
+        assert response.status_code == 202, response.text
+        # ...run by the `run`'s worker: one broker, one upload directory.
+        task = pulp_server.wait_task(response.json())
+        assert task["state"] == "finished", task
+    finally:
+        api.send_signal(signal.SIGTERM)
+        assert api.wait(30) == 0
