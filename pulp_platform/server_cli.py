@@ -34,6 +34,8 @@ log = logging.getLogger("pulp_platform.server")
 # A worker that exits this soon after starting, this many times in a row, is not worth restarting.
 FAST_EXIT_SECONDS = 10.0
 FAST_EXIT_LIMIT = 3
+# How often `run` deletes delivered messages from the embedded SQLite broker.
+BROKER_PRUNE_INTERVAL = 300.0
 
 
 class Failure(click.ClickException):
@@ -249,7 +251,7 @@ def _run(settings: Settings) -> None:
         url = _url(sock)
         _write_server_json(info_path, {"url": url, "mongo_uri": mongo_uri, "pid": os.getpid(),
                                        "data_dir": str(settings.data_dir)})
-        threading.Thread(target=_supervise, args=(server, database, children), daemon=True).start()
+        threading.Thread(target=_supervise, args=(settings, server, database, children), daemon=True).start()
         click.echo(f"Listening on {url}", err=False)
         sys.stdout.flush()
         server.run(sockets=[sock])
@@ -262,8 +264,14 @@ def _run(settings: Settings) -> None:
         log.info("pulp-server stopped")
 
 
-def _supervise(server: Any, database: db.EmbeddedDatabase | None, children: Children) -> None:
+def _supervise(settings: Settings, server: Any, database: db.EmbeddedDatabase | None, children: Children) -> None:
+    from pulp_platform.tasking.celery_app import prune_sqlite_broker
+
+    last_prune = 0.0
     while not server.should_exit:
+        if time.monotonic() - last_prune > BROKER_PRUNE_INTERVAL:
+            prune_sqlite_broker(settings)
+            last_prune = time.monotonic()
         if database and database.process and database.process.poll() is not None:
             log.critical("the embedded database exited (status %s); stopping", database.process.returncode)
             server.should_exit = True

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+
 from celery import Celery
 
 from pulp_platform.config import Settings
 
+log = logging.getLogger(__name__)
 RUN_TASK = "pulp.run_task"
 QUEUE = "pulp"
 # kombu's SQL transport polls; its 1 s default would add up to a second to every task.
@@ -48,3 +52,26 @@ def create_app(settings: Settings) -> Celery:
 def send(app: Celery, task_id: str) -> None:
     """Queue a message asking a worker to run (or re-check) task ``task_id``."""
     app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+
+
+def prune_sqlite_broker(settings: Settings) -> int:
+    """Delete delivered messages from the embedded SQLite broker; returns how many.
+
+    kombu's SQL transport keeps every delivered message (``visible = 0``) and never delivers it again
+    (a restored message is a new row), so without this the table grows by one row per task and per
+    re-queue of a task waiting for its repository.
+    """
+    if settings.broker_url:
+        return 0
+    path = settings.data_dir / "celery" / "broker.sqlite"
+    if not path.exists():
+        return 0
+    try:
+        with sqlite3.connect(path, timeout=10) as conn:
+            removed = conn.execute("DELETE FROM kombu_message WHERE visible = 0").rowcount
+    except sqlite3.Error as exc:
+        log.warning("could not prune the broker's delivered messages: %s", exc)
+        return 0
+    if removed:
+        log.debug("pruned %d delivered message(s) from the broker", removed)
+    return removed

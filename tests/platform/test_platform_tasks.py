@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import datetime
 
 from platform_helpers import assert_error, unique, units
+
+from pulp_platform.tasking.celery_app import prune_sqlite_broker
 
 
 def _queue_import(server, repo_id, upload_id, name, **metadata):
@@ -102,3 +105,20 @@ def test_list_get_and_cancel_edge_cases(pulp_server, make_repo, upload_text):
     assert pulp_server.api("GET", f"tasks/{ids[0]}/").json()["state"] == "finished"
     assert_error(pulp_server.api("GET", "tasks/nosuch/"), 404, "PLP0009")
     assert_error(pulp_server.api("DELETE", "tasks/nosuch/"), 404, "PLP0009")
+
+
+def test_delivered_messages_are_pruned_from_the_embedded_broker(pulp_server, make_repo, upload_text):
+    repo_id = make_repo()
+    upload_id = upload_text("prune")
+    assert pulp_server.wait_task(_queue_import(pulp_server, repo_id, upload_id, "x1"))["state"] == "finished"
+    broker = pulp_server.data_dir / "celery" / "broker.sqlite"
+
+    def delivered() -> int:
+        with sqlite3.connect(broker, timeout=10) as conn:
+            return conn.execute("SELECT count(*) FROM kombu_message WHERE visible = 0").fetchone()[0]
+
+    assert delivered() >= 1
+    assert prune_sqlite_broker(pulp_server.settings) >= 1
+    assert delivered() == 0
+    # The broker still carries tasks afterwards.
+    assert pulp_server.wait_task(_queue_import(pulp_server, repo_id, upload_id, "x2"))["state"] == "finished"
