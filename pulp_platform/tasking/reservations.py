@@ -3,6 +3,10 @@
 A lock is a ``reserved_resources`` document whose ``_id`` is the resource name, so inserting it is
 atomic everywhere MongoDB is. A task may take it only when no task queued earlier on the same
 resource is still unfinished, which makes the order first in, first out.
+
+``GLOBAL`` excludes every other resource (orphan removal must not delete a unit that an import is
+about to associate): a global task waits for every earlier task with a resource, and every task with
+a resource waits for an earlier global one.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from pymongo.errors import DuplicateKeyError
 from pulp_platform.models.content import now
 from pulp_platform.models.task import UNFINISHED_STATES, ReservedResource, TaskStatus
 
+GLOBAL = "global"
+
 
 def repository_resource(repo_id: str) -> str:
     return f"repository:{repo_id}"
@@ -19,8 +25,9 @@ def repository_resource(repo_id: str) -> str:
 
 def acquire(resource: str, task_id: str, sequence: int, worker_name: str) -> bool:
     """Take ``resource`` for a task; False when it must wait (an earlier task or a holder exists)."""
+    blocking = {"$ne": None} if resource == GLOBAL else {"$in": [resource, GLOBAL]}
     earlier = TaskStatus._get_collection().find_one(
-        {"resource": resource, "sequence": {"$lt": sequence}, "state": {"$in": list(UNFINISHED_STATES)}},
+        {"resource": blocking, "sequence": {"$lt": sequence}, "state": {"$in": list(UNFINISHED_STATES)}},
         {"_id": 1})
     if earlier is not None:
         return False

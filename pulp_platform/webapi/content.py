@@ -10,6 +10,7 @@ from pulp_platform.operations.repositories import get_repository
 from pulp_platform.operations.units import parse_criteria, search
 from pulp_platform.tasking.dispatch import dispatch
 from pulp_platform.tasking.reports import call_report
+from pulp_platform.tasking.reservations import GLOBAL
 from pulp_platform.webapi.endpoint import Reply, endpoint, state
 
 
@@ -36,6 +37,6 @@ def remove_orphans(request: Request, body: dict | None) -> Reply:
     if type_id is not None and type_id not in state(request).plugins.unit_models:
         raise MissingResource(content_type=type_id)
     task_id = dispatch(state(request).celery, "pulp_platform.operations.orphans:remove_orphans",
-                       {"type_id": type_id}, resource="content:orphans", tags=["pulp:content_unit:orphans"],
+                       {"type_id": type_id}, resource=GLOBAL, tags=["pulp:content_unit:orphans"],
                        task_type="pulp.server.managers.content.orphan.delete_all_orphans")
     return Reply(202, call_report([task_id]))

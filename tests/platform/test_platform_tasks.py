@@ -122,3 +122,18 @@ def test_delivered_messages_are_pruned_from_the_embedded_broker(pulp_server, mak
     assert delivered() == 0
     # The broker still carries tasks afterwards.
     assert pulp_server.wait_task(_queue_import(pulp_server, repo_id, upload_id, "x2"))["state"] == "finished"
+
+
+def test_orphan_removal_excludes_repository_tasks(pulp_server, make_repo, upload_text):
+    """Orphan removal waits for earlier repository tasks, and later ones wait for it."""
+    one, two = make_repo(), make_repo()
+    upload_id = upload_text("exclusive")
+    before = _queue_import(pulp_server, one, upload_id, "before", sleep=1.0)
+    response = pulp_server.api("DELETE", "content/orphans/test_file/")
+    assert response.status_code == 202, response.text
+    orphans = response.json()["spawned_tasks"][0]["task_id"]
+    after = _queue_import(pulp_server, two, upload_id, "after")
+    reports = [pulp_server.wait_task(t) for t in (before, orphans, after)]
+    assert [r["state"] for r in reports] == ["finished"] * 3, reports
+    (_, before_end), (orphans_start, orphans_end), (after_start, _) = (_times(r) for r in reports)
+    assert before_end <= orphans_start and orphans_end <= after_start
