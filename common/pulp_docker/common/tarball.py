@@ -1,9 +1,11 @@
 """Read an uploaded tarball once, front to back, handing each wanted regular file to a sink.
 
 This is the one safe tar-member helper: every reader of every tarball kind goes through ``walk``.
-The tar may be plain or compressed (gzip, bzip2, xz: tarfile's stream mode detects which). Members
-are never extracted to a working directory: the caller's sink sees each member's stream exactly
-once, so a blob can be hashed while it is copied to its one resting place.
+The tar may be plain or compressed (gzip, bzip2, xz, zstd magic is recognised; tarfile's stream
+mode decompresses all but zstd). Members are never extracted to a working directory: the caller's
+sink sees each member's bytes once, so a blob can be hashed and copied to its one resting place.
+An uncompressed tar is not pushed through tarfile's stream buffers: its members are handed over as
+``FileRange`` objects, which the content store copies inside the kernel.
 
 Refused, with DKR1031 naming the member: absolute paths, ``..``, devices and fifos, a regular member
 that appears twice. With DKR1030: a member claiming more bytes than the whole upload, a truncated tar.
@@ -13,6 +15,8 @@ dir has none).
 
 from __future__ import annotations
 
+import io
+import os
 import posixpath
 import re
 import tarfile
@@ -80,19 +84,58 @@ def read_metadata(member: Member, stream: BinaryIO) -> bytes:
     return stream.read()
 
 
-def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_size: int | None = None) -> Archive[T]:
-    """Read the tar in ``fileobj`` sequentially; call ``sink`` for each metadata or blob-named file.
+class FileRange:
+    """A member's bytes in an uncompressed tar: read with ``pread``, never through tarfile's buffers.
 
-    Returns an Archive whose paths are relative to the image root: a ``./`` prefix or one top folder
-    holding everything is removed. Raises DockerError DKR1030 when the input is not a whole tar,
-    DKR1031 for an unsafe member.
+    ``file_range()`` tells a consumer where the bytes sit, so that it can copy them inside the kernel
+    (the content store does, with ``copy_file_range``) instead of through Python.
+    """
+
+    def __init__(self, fd: int, offset: int, size: int) -> None:
+        self.fd, self.offset, self.size = fd, offset, size
+        self.position = 0
+
+    def file_range(self) -> tuple[int, int, int]:
+        return self.fd, self.offset, self.size
+
+    def read(self, n: int = -1) -> bytes:
+        left = self.size - self.position
+        n = left if n is None or n < 0 else min(n, left)
+        data = os.pread(self.fd, n, self.offset + self.position) if n else b""
+        if len(data) < n:
+            raise DockerError(DKR1030, reason="the upload ended inside a member (truncated)")
+        self.position += len(data)
+        return data
+
+
+def _compressed(fileobj: BinaryIO) -> bool:
+    """True unless the file is a seekable, uncompressed tar (checked by magic bytes, not by name)."""
+    try:
+        fileobj.fileno()
+        start = fileobj.tell()
+        head = fileobj.read(6)
+        fileobj.seek(start)
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return True  # not a real file: read it as a stream
+    return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"))
+
+
+def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_size: int | None = None) -> Archive[T]:
+    """Read the tar in ``fileobj`` front to back; call ``sink`` for each metadata or blob-named file.
+
+    A compressed tar is decompressed as a stream; an uncompressed one is read in place: headers through
+    tarfile, member bytes as FileRange objects over the same file. Returns an Archive whose paths are
+    relative to the image root: a ``./`` prefix or one top folder holding everything is removed.
+    Raises DockerError DKR1030 when the input is not a whole tar, DKR1031 for an unsafe member.
     """
     found: dict[str, T] = {}
     links: list[str] = []
     skipped: list[str] = []
     seen: set[str] = set()
+    in_place = not _compressed(fileobj)
     try:
-        with tarfile.open(fileobj=fileobj, mode="r|*", bufsize=STREAM_BUFFER) as tar:
+        mode = "r:" if in_place else "r|*"
+        with tarfile.open(fileobj=fileobj, mode=mode, bufsize=STREAM_BUFFER) as tar:
             for info in tar:
                 path = normalise(info.name)
                 if info.isdir() or not path:
@@ -100,23 +143,26 @@ def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_siz
                 if info.issym() or info.islnk():
                     links.append(path)
                     continue
-                if not info.isreg():
+                if not info.isreg() or info.issparse():
                     raise DockerError(DKR1031, member=info.name, reason="not a regular file (device, fifo or other)")
                 # tarfile's own data filter refuses what we may have missed (it knows more tar variants).
                 tarfile.data_filter(info, "/image")
                 if path in seen:
                     raise DockerError(DKR1031, member=info.name, reason="appears more than once in the tar")
                 seen.add(path)
-                if upload_size is not None and info.size > upload_size:
+                end = info.offset_data + info.size if in_place else info.size
+                if upload_size is not None and end > upload_size:
                     # Checked before any copy: a lying header must not make us write past the upload.
-                    raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, more than the "
-                                                      f"whole {upload_size}-byte upload (truncated or corrupt)")
+                    raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, more than "
+                                                      f"the {upload_size}-byte upload holds (truncated or corrupt)")
                 member = Member(path, info.size)
                 if not (member.is_metadata or member.is_blob):
                     skipped.append(path)
                     continue
-                stream = tar.extractfile(info)
-                assert stream is not None  # a regular file always has a stream
+                if in_place:
+                    stream: BinaryIO = FileRange(fileobj.fileno(), info.offset_data, info.size)  # type: ignore[assignment]
+                else:
+                    stream = tar.extractfile(info)  # type: ignore[assignment]
                 found[path] = sink(member, stream)
     except DockerError:
         raise
