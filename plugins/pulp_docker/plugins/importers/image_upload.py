@@ -8,6 +8,7 @@ and then blobs are renamed into place (never copied again), units saved and asso
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -20,7 +21,7 @@ from pulp_docker.plugins.importers.verification import verify
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import StagedFile, Staging
 
-PROGRESS_EVERY = 64 * 1024 * 1024
+REPORT_INTERVAL = 0.5  # seconds
 
 
 def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[str, Any]:
@@ -35,42 +36,33 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
         stored = store(plan, conduit, staging)                   # store
     applied = apply_tag(conduit, tag, stored.top) if tag else None  # tag
     size = os.path.getsize(path)
-    conduit.set_progress({"docker_importer": {"state": "finished", "bytes_read": size, "bytes_total": size}})
+    conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return _report(source, stored, applied and tag_summary(applied))
 
 
 def read_tarball(conduit: Conduit, path: Path, staging: Staging) -> Archive[bytes | StagedFile]:
     """Walk the tar once: keep metadata members in memory, stage blob members (hashing as they copy)."""
     size = os.path.getsize(path)
+    done, last_report = 0, 0.0
 
     def sink(member: Member, stream: BinaryIO) -> bytes | StagedFile:
-        conduit.check_canceled()
+        nonlocal done, last_report
+        # Each check is a database round trip: at most a few a second, however many small members.
+        if time.monotonic() - last_report > REPORT_INTERVAL:
+            last_report = time.monotonic()
+            conduit.check_canceled()
+            conduit.set_progress({"docker_importer": {"state": "running", "member_bytes_read": done,
+                                                      "bytes_total": size}})
         if member.is_metadata:
-            return read_metadata(member, stream)
-        # The tar header's size bounds the copy, so a lying header cannot fill the disk.
-        return staging.stage(stream, limit=member.size)
+            kept: bytes | StagedFile = read_metadata(member, stream)
+        else:
+            # The tar header's size bounds the copy, so a lying header cannot fill the disk.
+            kept = staging.stage(stream, limit=member.size)
+        done += member.size
+        return kept
 
     with open(path, "rb") as raw:
-        return walk(_Progress(raw, size, conduit), sink, upload_size=size)
-
-
-class _Progress:
-    """A read-only file wrapper that reports bytes read and lets a cancel interrupt a long copy."""
-
-    def __init__(self, raw: BinaryIO, total: int, conduit: Conduit) -> None:
-        self.raw, self.total, self.conduit = raw, total, conduit
-        self.done = 0
-        self.next_report = 0
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.raw.read(n)
-        self.done += len(data)
-        if self.done >= self.next_report:
-            self.next_report = self.done + PROGRESS_EVERY
-            self.conduit.check_canceled()
-            self.conduit.set_progress({"docker_importer": {"state": "running", "bytes_read": self.done,
-                                                           "bytes_total": self.total}})
-        return data
+        return walk(raw, sink, upload_size=size)
 
 
 def _report(source: ImageSource, stored: Stored, tag: dict[str, Any] | None) -> dict[str, Any]:
