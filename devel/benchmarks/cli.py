@@ -1,0 +1,214 @@
+"""``devel/bench``: this server against Debian's docker-registry and the disk, on one machine, in one run.
+
+Builds images, starts ``pulp-server run`` (embedded default, fresh data dir) and ``docker-registry serve``
+(filesystem storage, fresh dir), then measures in alternating rounds (medians reported):
+
+- in: ``pulp-admin docker repo uploads upload --tag`` of the tarball vs ``skopeo copy dir: docker://`` into
+  the registry vs ``cp`` of the tarball; our server tree's memory sampled during each upload;
+- out: ``skopeo copy docker:// dir:`` from each server; curl GET of the big blob vs ``cat`` of the file;
+- parallel: N different images by N concurrent pulp-admin processes vs one after the other;
+- with --with-4gib, the memory of one 4 GiB upload.
+
+Prints a table of targets with pass/miss and writes every figure as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import imagegen
+
+from benchmarks import clients, images, inbound, machine, outbound, parallel, profiling, report
+from benchmarks.clients import PulpAdmin
+from benchmarks.rig import Rig
+from benchmarks.servers import OurServer, PeerRegistry
+
+OUT_DIR = Path(__file__).resolve().parents[1] / "out"
+PHASES = ("in", "out", "parallel")
+ALIASES = {"import": "in", "memory": "in", "pull": "out"}
+GIB = 1 << 30
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="devel/bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="See docs/performance.md for what each figure means.")
+    p.add_argument("--size", default="1GiB", help="image size for in/out (default 1GiB; e.g. 256MiB, 4GiB)")
+    p.add_argument("--many-small-layers", action="store_true",
+                   help="split the image into --layers equal layers instead of one big layer and 3 small ones")
+    p.add_argument("--layers", type=int, default=100, help="layer count with --many-small-layers (default 100)")
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement (default 3)")
+    p.add_argument("--only", default=",".join(PHASES),
+                   help="comma-separated phases: in (with memory), out, parallel; aliases import, memory, pull")
+    p.add_argument("--no-parallel", action="store_true", help="skip the parallel phase")
+    p.add_argument("--parallel-count", type=int, default=10, help="images uploaded at once (default 10)")
+    p.add_argument("--parallel-size", default="100MiB", help="size of each of them (default 100MiB)")
+    p.add_argument("--with-4gib", action="store_true", help="also measure memory during a 4 GiB upload")
+    p.add_argument("--chunk-size", help="pulp-admin upload_chunk_size (default: pulp-admin's own, 1 MiB)")
+    p.add_argument("--drop-caches", action="store_true",
+                   help="empty the page cache before each timed step (root); default: warm cache, sync only")
+    p.add_argument("--profile", action="store_true",
+                   help="also run one upload and one blob GET under py-spy; profiles go beside the JSON")
+    p.add_argument("--json", type=Path, help="where to write the figures (default devel/out/bench-<time>.json)")
+    p.add_argument("--workdir", type=Path, default=Path("/var/tmp"), help="where images and data dirs go")
+    p.add_argument("--keep", action="store_true", help="keep the work dir (images, data dirs, logs)")
+    args = p.parse_args(argv)
+    phases = set()
+    for word in filter(None, (w.strip() for w in args.only.split(","))):
+        phase = ALIASES.get(word, word)
+        if phase not in PHASES:
+            p.error(f"--only: unknown phase {word!r}")
+        phases.add(phase)
+    if args.no_parallel:
+        phases.discard("parallel")
+    args.phases = [ph for ph in PHASES if ph in phases]
+    if args.rounds < 1 or args.parallel_count < 1 or args.layers < 1:
+        p.error("--rounds, --parallel-count and --layers must be at least 1")
+    try:
+        args.size_bytes = imagegen.parse_size(args.size)
+        args.parallel_bytes = imagegen.parse_size(args.parallel_size)
+        args.chunk_bytes = imagegen.parse_size(args.chunk_size) if args.chunk_size else None
+    except ValueError as e:
+        p.error(str(e))
+    return args
+
+
+def space_needed(args: argparse.Namespace) -> int:
+    """Bytes of disk a run needs at its peak: image dir + tarball + one copy in each store + the cp copy."""
+    need = 0
+    if {"in", "out"} & set(args.phases):
+        need = 5 * args.size_bytes
+    if "parallel" in args.phases:
+        need = max(need, 4 * args.parallel_count * args.parallel_bytes)
+    if args.with_4gib:
+        need = max(need, 3 * 4 * GIB)
+    return need + GIB
+
+
+def size_label(size: int) -> str:
+    for unit, factor in (("GiB", GIB), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor and size % factor == 0:
+            return f"{size // factor} {unit}"
+    return f"{size} B"
+
+
+def build(where: Path, name: str, size: int, seed: int, layers: int = 0) -> images.Image:
+    t0 = time.monotonic()
+    image = images.build(where, name, size, seed, layers)
+    print(f"built {name}: {image.tar_size / 1e6:.0f} MB, {image.layers} layers in {time.monotonic() - t0:.1f} s",
+          file=sys.stderr)
+    return image
+
+
+def run(args: argparse.Namespace, work: Path) -> dict:
+    doc: dict = {"machine": machine.describe(work), "options": {
+        "size": args.size_bytes, "many_small_layers": args.many_small_layers, "layers": args.layers,
+        "rounds": args.rounds, "phases": args.phases, "parallel_count": args.parallel_count,
+        "parallel_size": args.parallel_bytes, "with_4gib": args.with_4gib, "chunk_size": args.chunk_bytes,
+        "drop_caches": args.drop_caches},
+        "page_cache": ("dropped (echo 3 > /proc/sys/vm/drop_caches) and synced before every timed step"
+                       if args.drop_caches else
+                       "warm: every source was just written or read, so it is in the page cache; sync before "
+                       "every timed step; no contestant fsyncs, so written data may still be in the cache"),
+        "results": {}}
+    results = doc["results"]
+    label = size_label(args.size_bytes)
+    ours = OurServer(work / "ours", work / "ours.log")
+    (work / "ours").mkdir()
+    peer = PeerRegistry(work / "peer")
+    try:
+        main_image = None
+        if {"in", "out"} & set(args.phases):
+            main_image = build(work / "images", "main", args.size_bytes, images.seed_for(0),
+                               args.layers if args.many_small_layers else 0)
+            doc["image"] = {"tarball_bytes": main_image.tar_size, "blob_bytes": main_image.blob_bytes,
+                            "layers": main_image.layers, "big_layer_bytes": main_image.big_size,
+                            "manifest_digest": main_image.manifest_digest}
+        warm = build(work / "images", "warmup", 1 << 20, images.seed_for(99))
+        ours.start()
+        peer.start()
+        admin = PulpAdmin(work / "home", ours, args.chunk_bytes)
+        admin.login()
+        rig = Rig(work, ours, peer, admin, args.drop_caches)
+        # One untimed upload and push first: the worker's imports and both servers' caches are warm.
+        admin.create_repo("warmup")
+        rig.upload("warmup", warm.tar, "latest", warm.manifest_digest)
+        clients.skopeo_push(warm.dir, peer.host, "warmup", "latest")
+        profile_dir = args.json.with_suffix("") if args.profile else None
+        profiles: dict = {}
+
+        if main_image is not None:
+            name = inbound.repo_for(args.rounds - 1)
+            if "in" in args.phases:
+                results["in"] = inbound.measure(rig, main_image, args.rounds)
+            elif "out" in args.phases:
+                name = "out"
+                admin.create_repo(name)
+                rig.upload(name, main_image.tar, "latest", main_image.manifest_digest)
+                clients.skopeo_push(main_image.dir, peer.host, name, "latest")
+            if "out" in args.phases:
+                results["out"] = outbound.measure(rig, main_image, name, args.rounds)
+                if profile_dir:
+                    profiles["get"] = profiling.profile_get(rig, main_image, name, profile_dir)
+            rig.reset_ours([name], [main_image.big_digest])
+            peer.restart_empty()
+            if profile_dir:
+                profiles["upload"] = profiling.profile_upload(rig, main_image, profile_dir)
+            if not args.keep:
+                main_image.remove()
+
+        if "parallel" in args.phases:
+            batch = [build(work / "images", f"par-{i + 1}", args.parallel_bytes, images.seed_for(100 + i))
+                     for i in range(args.parallel_count)]
+            results["parallel"] = parallel.measure(rig, batch, args.rounds)
+            if not args.keep:
+                for image in batch:
+                    image.remove()
+
+        if args.with_4gib:
+            big = build(work / "images", "4gib", 4 * GIB, images.seed_for(200))
+            results["memory_4gib"] = inbound.memory_only(rig, big, "mem-4gib")
+            if not args.keep:
+                big.remove()
+        if profiles:
+            doc["profile"] = profiles
+    finally:
+        ours.stop()
+        peer.stop()
+    doc["targets"] = report.targets(results, label)
+    doc["missed"] = [t["name"] for t in doc["targets"] if not t["pass"]]
+    doc["machine"]["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    doc["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return doc
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    args.json = (args.json or OUT_DIR / f"bench-{stamp}.json").resolve()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(args.workdir).free
+    if free < space_needed(args):
+        raise SystemExit(f"{args.workdir}: {free / 1e9:.1f} GB free, this run needs about "
+                         f"{space_needed(args) / 1e9:.1f} GB (see --workdir)")
+    work = Path(tempfile.mkdtemp(prefix="pulp-bench-", dir=args.workdir))
+    print(f"work dir {work}", file=sys.stderr)
+    try:
+        doc = run(args, work)
+    finally:
+        if args.keep:
+            print(f"kept {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    args.json.write_text(json.dumps(doc, indent=1) + "\n")
+    print(report.table(doc["results"], doc["targets"]))
+    print(f"\nfigures: {args.json}")

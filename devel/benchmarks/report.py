@@ -1,0 +1,108 @@
+"""Targets (ratios, same machine, same run), their pass/miss, and the table printed at the end."""
+
+from __future__ import annotations
+
+import math
+
+MB = 1_000_000
+
+
+def _target(name: str, figure: str, value: float, op: str, limit: float, ours: str, ref: str) -> dict:
+    ok = {"<=": value <= limit, ">=": value >= limit, "<": value < limit}[op]
+    return {"name": name, "figure": figure, "value": round(value, 3), "op": op, "limit": limit,
+            "pass": bool(ok) and not math.isnan(value), "ours": ours, "reference": ref}
+
+
+def targets(results: dict, size_label: str) -> list[dict]:
+    """Every target the run has the figures for."""
+    out = []
+    if "in" in results:
+        r = results["in"]
+        ours, peer, cp = (r[k]["median_wall_s"] for k in ("ours", "peer", "cp"))
+        out.append(_target("in_vs_skopeo_push", f"in: upload+import {size_label} vs skopeo push (time)",
+                           ours / peer, "<=", 1.0, f"{ours:.2f} s", f"{peer:.2f} s skopeo"))
+        out.append(_target("in_vs_cp", f"in: upload+import {size_label} vs cp of the tarball (time)",
+                           ours / cp, "<=", 2.5, f"{ours:.2f} s", f"{cp:.2f} s cp"))
+    if "out" in results:
+        r = results["out"]
+        ours, peer = r["pull_ours"]["median_wall_s"], r["pull_peer"]["median_wall_s"]
+        out.append(_target("out_pull", "out: skopeo pull, ours vs distribution (time)", ours / peer, "<=", 1.0,
+                           f"{ours:.2f} s", f"{peer:.2f} s distribution"))
+        size = r["big_blob_bytes"]
+        get, cat = r["get_ours"]["median_wall_s"], r["cat"]["median_wall_s"]
+        out.append(_target("out_get_vs_cat", "out: blob GET vs cat of the file (throughput)", cat / get, ">=", 0.8,
+                           f"{size / MB / get:.0f} MB/s", f"{size / MB / cat:.0f} MB/s cat"))
+    if "in" in results:
+        peak = results["in"]["memory"]["tree_peak_rss_MB"]
+        out.append(_target("memory", f"memory: server tree peak RSS, {size_label} upload (MB)", peak, "<", 200,
+                           f"{peak:.0f} MB", "200 MB"))
+    if "memory_4gib" in results:
+        peak = results["memory_4gib"]["tree_peak_rss_MB"]
+        out.append(_target("memory_4gib", "memory: server tree peak RSS, 4 GiB upload (MB)", peak, "<", 200,
+                           f"{peak:.0f} MB", "200 MB"))
+    if "parallel" in results:
+        r = results["parallel"]
+        single, concurrent = r["single"]["aggregate_MBps"], r["concurrent"]["aggregate_MBps"]
+        out.append(_target("parallel", f"parallel: {r['images']} uploads at once vs one at a time (MB/s)",
+                           concurrent / single, ">=", 1.5, f"{concurrent:.0f} MB/s", f"{single:.0f} MB/s"))
+    return out
+
+
+def _details(results: dict) -> list[str]:
+    lines = []
+    if "in" in results:
+        r = results["in"]
+        mb = r["tarball_bytes"] / MB
+        tasks = [x["extra"]["import_task_s"] for x in r["ours"]["rounds"] if x.get("extra")]
+        lines.append(f"in:  ours {mb / r['ours']['median_wall_s']:.0f} MB/s (import task "
+                     f"{_med(tasks):.2f} s of it), server CPU {r['ours']['median_server_cpu_s']:.2f} s, client CPU "
+                     f"{r['ours']['median_client_cpu_s']:.2f} s")
+        lines.append(f"     skopeo push {mb / r['peer']['median_wall_s']:.0f} MB/s, registry CPU "
+                     f"{r['peer']['median_server_cpu_s']:.2f} s, skopeo CPU {r['peer']['median_client_cpu_s']:.2f} s;"
+                     f" cp {mb / r['cp']['median_wall_s']:.0f} MB/s")
+        m = r["memory"]
+        procs = ", ".join(f"{k} {v:.0f}" for k, v in m["process_peak_rss_MB"].items())
+        lines.append(f"mem: idle tree {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS {m['tree_peak_rss_MB']:.0f} MB"
+                     f" (PSS {m['tree_peak_pss_MB'] or 0:.0f} MB); per process peak MB: {procs}")
+        peer_rss = [x["extra"]["peer_peak_rss_MB"] for x in r["peer"]["rounds"]]
+        lines.append(f"     docker-registry peak RSS {max(peer_rss):.0f} MB")
+    if "memory_4gib" in results:
+        m = results["memory_4gib"]
+        lines.append(f"4GiB: {m['upload']['wall_s']:.1f} s, idle {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS "
+                     f"{m['tree_peak_rss_MB']:.0f} MB (PSS {m['tree_peak_pss_MB'] or 0:.0f} MB)")
+    if "out" in results:
+        r = results["out"]
+        size = r["big_blob_bytes"] / MB
+        lines.append(f"out: pull server CPU ours {r['pull_ours']['median_server_cpu_s']:.2f} s / distribution "
+                     f"{r['pull_peer']['median_server_cpu_s']:.2f} s; GET distribution "
+                     f"{size / r['get_peer']['median_wall_s']:.0f} MB/s; GET server CPU ours "
+                     f"{r['get_ours']['median_server_cpu_s']:.2f} s / distribution "
+                     f"{r['get_peer']['median_server_cpu_s']:.2f} s")
+    if "parallel" in results:
+        r = results["parallel"]
+        single, concurrent = r["single"]["median_server_cpu_s"], r["concurrent"]["median_server_cpu_s"]
+        lines.append(f"par: {r['images']} × {r['bytes'] / r['images'] / MB:.0f} MB; server CPU single {single:.1f} s"
+                     f" / concurrent {concurrent:.1f} s; tree peak RSS at once "
+                     f"{max(r['concurrent_tree_peak_rss_MB']):.0f} MB")
+    return lines
+
+
+def _med(values: list) -> float:
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return float("nan")
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def table(results: dict, checks: list[dict]) -> str:
+    """The targets as a Markdown table, then one line per phase with the absolute figures behind them."""
+    head = ["figure", "ours", "reference", "ratio", "target", "result"]
+    rows = [[t["figure"], t["ours"], t["reference"], f"{t['value']:.2f}" if t["name"].find("memory") < 0 else "—",
+             f"{t['op']} {t['limit']}", "pass" if t["pass"] else "**MISS**"] for t in checks]
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+
+    def fmt(row: list) -> str:
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+    lines = [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(fmt, rows), ""]
+    return "\n".join(lines + _details(results))

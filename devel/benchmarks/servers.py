@@ -1,0 +1,181 @@
+"""The two servers compared: ours (``pulp-server run`` on the embedded default) and Debian's ``docker-registry``.
+
+Both start on a fresh data dir, listen on loopback on a free port, and are stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import requests
+
+AUTH = ("admin", "admin")
+START_TIMEOUT = 120.0
+TASK_TIMEOUT = 1800.0
+# Loopback never goes through a proxy, whatever the environment says.
+NO_PROXY = {"NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+
+def venv_exe(name: str) -> str:
+    """An executable installed beside the running Python (the project's .venv)."""
+    path = Path(sys.executable).with_name(name)
+    if not path.exists():
+        raise SystemExit(f"{path} not found: install the project into this Python's environment first")
+    return str(path)
+
+
+def _wait_for(url: str, proc: subprocess.Popen, log: Path, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.ConnectionError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with status {proc.returncode}; see {log}")
+        time.sleep(0.1)
+    raise SystemExit(f"{what} did not answer {url} within {START_TIMEOUT:.0f} s; see {log}")
+
+
+def _stop(proc: subprocess.Popen | None, timeout: float = 60.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+class OurServer:
+    """``pulp-server run --data-dir DIR --bind 127.0.0.1:0``; the URL comes from ``DIR/run/server.json``."""
+
+    def __init__(self, data_dir: Path, log: Path) -> None:
+        self.data_dir, self.log = data_dir, log
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+        self.session = requests.Session()
+        self.session.auth = AUTH
+        self.session.trust_env = False
+
+    def start(self) -> OurServer:
+        info = self.data_dir / "run" / "server.json"
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen([venv_exe("pulp-server"), "run", "--data-dir", str(self.data_dir),
+                                          "--bind", "127.0.0.1:0"], stdout=log, stderr=log)
+        deadline = time.monotonic() + START_TIMEOUT
+        while not info.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"pulp-server run did not start; see {self.log}")
+            time.sleep(0.1)
+        self.url = json.loads(info.read_text())["url"]
+        _wait_for(f"{self.url}/pulp/api/v2/status/", self.proc, self.log, "pulp-server run")
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:PORT``, as registry clients name it."""
+        return self.url.split("://", 1)[1]
+
+    @property
+    def port(self) -> int:
+        return int(self.host.rsplit(":", 1)[1])
+
+    @property
+    def process(self) -> psutil.Process:
+        assert self.proc is not None
+        return psutil.Process(self.proc.pid)
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        response = self.session.request(method, f"{self.url}/pulp/api/v2/{path}", timeout=60, **kwargs)
+        response.raise_for_status()
+        return response
+
+    def wait_task(self, task_id: str) -> dict:
+        deadline = time.monotonic() + TASK_TIMEOUT
+        while time.monotonic() < deadline:
+            task = self.api("GET", f"tasks/{task_id}/").json()
+            if task["state"] in ("finished", "error", "canceled", "skipped"):
+                if task["state"] != "finished":
+                    raise SystemExit(f"task {task_id} ended {task['state']}: {json.dumps(task.get('error'))}")
+                return task
+            time.sleep(0.05)
+        raise SystemExit(f"task {task_id} did not finish within {TASK_TIMEOUT:.0f} s")
+
+    def run_tasks(self, response: requests.Response) -> None:
+        for spawned in response.json().get("spawned_tasks") or []:
+            self.wait_task(spawned["task_id"])
+
+    def delete_repos(self, repo_ids: list[str]) -> None:
+        """Delete repositories, then every orphaned unit and its file: the store is as before they came."""
+        for repo_id in repo_ids:
+            self.run_tasks(self.api("DELETE", f"repositories/{repo_id}/"))
+        self.run_tasks(self.api("DELETE", "content/orphans/"))
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the content store keeps a blob (``content/sha256/<ab>/<hex>``)."""
+        hex_ = digest.split(":", 1)[1]
+        return self.data_dir / "content" / "sha256" / hex_[:2] / hex_
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PeerRegistry:
+    """``docker-registry serve CONFIG`` (CNCF distribution 2.8): filesystem storage, no auth, loopback."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.proc: subprocess.Popen | None = None
+        self.host = ""
+        self.storage = work / "storage"
+        self.generation = 0
+
+    def start(self) -> PeerRegistry:
+        exe = shutil.which("docker-registry")
+        if exe is None:
+            raise SystemExit("docker-registry is not installed (apt-get install docker-registry)")
+        self.work.mkdir(parents=True, exist_ok=True)
+        self.host = f"127.0.0.1:{free_port()}"
+        config = self.work / "registry.yml"
+        config.write_text(f"version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n"
+                          f"    rootdirectory: {self.storage}\nhttp:\n  addr: {self.host}\n")
+        log = self.work / "registry.log"
+        with open(log, "ab") as f:
+            self.proc = subprocess.Popen([exe, "serve", str(config)], stdout=f, stderr=f)
+        _wait_for(f"http://{self.host}/v2/", self.proc, log, "docker-registry")
+        return self
+
+    def stop(self) -> None:
+        _stop(self.proc)
+
+    def restart_empty(self) -> None:
+        """Stop, remove all stored content, start again (on a new port, so no client cache applies)."""
+        self.stop()
+        shutil.rmtree(self.storage, ignore_errors=True)
+        self.start()
+
+    @property
+    def process(self) -> psutil.Process:
+        assert self.proc is not None
+        return psutil.Process(self.proc.pid)
+
+    def blob_path(self, digest: str) -> Path:
+        hex_ = digest.split(":", 1)[1]
+        return self.storage / "docker" / "registry" / "v2" / "blobs" / "sha256" / hex_[:2] / hex_ / "data"
