@@ -45,6 +45,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--many-small-layers", action="store_true",
                    help="split the image into --layers equal layers instead of one big layer and 3 small ones")
     p.add_argument("--layers", type=int, default=100, help="layer count with --many-small-layers (default 100)")
+    p.add_argument("--gzip", action="store_true", help="upload a gzipped tarball (level 1) in the in phase")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement (default 3)")
     p.add_argument("--only", default=",".join(PHASES),
                    help="comma-separated phases: in (with memory), out, parallel; aliases import, memory, pull")
@@ -100,9 +101,9 @@ def size_label(size: int) -> str:
     return f"{size} B"
 
 
-def build(where: Path, name: str, size: int, seed: int, layers: int = 0) -> images.Image:
+def build(where: Path, name: str, size: int, seed: int, layers: int = 0, gzip: bool = False) -> images.Image:
     t0 = time.monotonic()
-    image = images.build(where, name, size, seed, layers)
+    image = images.build(where, name, size, seed, layers, gzip)
     print(f"built {name}: {image.tar_size / 1e6:.0f} MB, {image.layers} layers in {time.monotonic() - t0:.1f} s",
           file=sys.stderr)
     return image
@@ -110,7 +111,7 @@ def build(where: Path, name: str, size: int, seed: int, layers: int = 0) -> imag
 
 def run(args: argparse.Namespace, work: Path) -> dict:
     doc: dict = {"machine": machine.describe(work), "options": {
-        "size": args.size_bytes, "many_small_layers": args.many_small_layers, "layers": args.layers,
+        "size": args.size_bytes, "many_small_layers": args.many_small_layers, "layers": args.layers, "gzip": args.gzip,
         "rounds": args.rounds, "phases": args.phases, "parallel_count": args.parallel_count,
         "parallel_size": args.parallel_bytes, "with_4gib": args.with_4gib, "chunk_size": args.chunk_bytes,
         "drop_caches": args.drop_caches},
@@ -120,7 +121,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
                        "every timed step; no contestant fsyncs, so written data may still be in the cache"),
         "results": {}}
     results = doc["results"]
-    label = size_label(args.size_bytes)
+    label = size_label(args.size_bytes) + (f" in {args.layers} layers" if args.many_small_layers else "") + (
+        " gzipped" if args.gzip else "")
     ours = OurServer(work / "ours", work / "ours.log")
     (work / "ours").mkdir()
     peer = PeerRegistry(work / "peer")
@@ -128,7 +130,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         main_image = None
         if {"in", "out"} & set(args.phases):
             main_image = build(work / "images", "main", args.size_bytes, images.seed_for(0),
-                               args.layers if args.many_small_layers else 0)
+                               args.layers if args.many_small_layers else 0, args.gzip)
             doc["image"] = {"tarball_bytes": main_image.tar_size, "blob_bytes": main_image.blob_bytes,
                             "layers": main_image.layers, "big_layer_bytes": main_image.big_size,
                             "manifest_digest": main_image.manifest_digest}

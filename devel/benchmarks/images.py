@@ -35,8 +35,8 @@ class Image:
         self.tar.unlink(missing_ok=True)
 
 
-def build(where: Path, name: str, size: int, seed: int, layers: int = 0) -> Image:
-    """Build ``where/name/`` (a skopeo dir) and ``where/name.tar``.
+def build(where: Path, name: str, size: int, seed: int, layers: int = 0, gzip: bool = False) -> Image:
+    """Build ``where/name/`` (a skopeo dir) and ``where/name.tar`` (``.tar.gz`` with ``gzip``).
 
     ``layers`` 0: one big random layer of about ``size`` plus three small ones (imagegen's default);
     otherwise ``layers`` layers of ``size / layers`` each.
@@ -52,7 +52,7 @@ def build(where: Path, name: str, size: int, seed: int, layers: int = 0) -> Imag
         digest = descriptor.digest
     else:
         digest = imagegen.make_image(out, size, seed=seed)
-    tar = imagegen.tar_dir(out, where / f"{name}.tar")
+    tar = imagegen.tar_dir(out, where / f"{name}.tar{'.gz' if gzip else ''}", compress=gzip)
     manifest = json.loads((out / "manifest.json").read_bytes())
     big = max(manifest["layers"], key=lambda layer: layer["size"])
     blob_bytes = manifest["config"]["size"] + sum(layer["size"] for layer in manifest["layers"])

@@ -6,6 +6,7 @@ Both start on a fresh data dir, listen on loopback on a free port, and are stopp
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import socket
@@ -70,9 +71,15 @@ class OurServer:
 
     def start(self) -> OurServer:
         info = self.data_dir / "run" / "server.json"
+        # The embedded default and nothing else: an empty config file in place of /etc/pulp/server.conf,
+        # and none of the caller's PULP_* settings.
+        config = self.data_dir.parent / "server.conf"
+        config.write_text("[server]\n")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PULP_")}
+        env["PULP_CONFIG"] = str(config)
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([venv_exe("pulp-server"), "run", "--data-dir", str(self.data_dir),
-                                          "--bind", "127.0.0.1:0"], stdout=log, stderr=log)
+                                          "--bind", "127.0.0.1:0"], stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while not info.exists():
             if self.proc.poll() is not None or time.monotonic() > deadline:
