@@ -244,7 +244,10 @@ def _run(settings: Settings) -> None:
         _connect(mongo_uri)
         prepare_database(settings)
         sock = _listen(settings)
-        children = Children(settings, mongo_uri, settings.workers)
+        # The first worker runs in this process (its celery consumer in the main thread, the API in a
+        # thread): one interpreter less keeps the embedded default's memory low. Others are children.
+        in_process_worker = settings.workers >= 1
+        children = Children(settings, mongo_uri, settings.workers - 1 if in_process_worker else 0)
         children.start()
         server = _uvicorn_server(settings, mongo_uri)
         server_box["server"] = server
@@ -253,10 +256,45 @@ def _run(settings: Settings) -> None:
         url = _url(sock)
         _write_server_json(info_path, {"url": url, "mongo_uri": mongo_uri, "pid": os.getpid(),
                                        "data_dir": str(settings.data_dir)})
-        threading.Thread(target=_supervise, args=(settings, server, database, children), daemon=True).start()
+
+        def stop_all() -> None:
+            server.should_exit = True
+            if in_process_worker:
+                os.kill(os.getpid(), signal.SIGTERM)  # celery's own handler: warm shutdown
+
+        threading.Thread(target=_supervise, args=(settings, server, database, children, stop_all),
+                         daemon=True).start()
         click.echo(f"Listening on {url}", err=False)
         sys.stdout.flush()
-        server.run(sockets=[sock])
+        if not in_process_worker:
+            server.run(sockets=[sock])
+            return
+
+        def serve() -> None:
+            try:
+                server.run(sockets=[sock])
+            finally:
+                if not stop_requested.is_set():
+                    stop_all()
+
+        api_thread = threading.Thread(target=serve, name="pulp-api", daemon=True)
+        api_thread.start()
+        from celery import signals
+
+        from pulp_platform.tasking.worker import run_worker
+
+        def stop_if_requested(**_: object) -> None:
+            # A Ctrl-C that came before celery took over SIGINT/SIGTERM only reached request_stop.
+            if stop_requested.is_set():
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        signals.worker_ready.connect(stop_if_requested, weak=False)
+        try:
+            run_worker(settings)
+        finally:
+            stop_requested.set()
+            server.should_exit = True
+            api_thread.join(30)
     finally:
         info_path.unlink(missing_ok=True)
         if children:
@@ -266,7 +304,8 @@ def _run(settings: Settings) -> None:
         log.info("pulp-server stopped")
 
 
-def _supervise(settings: Settings, server: Any, database: db.EmbeddedDatabase | None, children: Children) -> None:
+def _supervise(settings: Settings, server: Any, database: db.EmbeddedDatabase | None, children: Children,
+               stop_all: Callable[[], None]) -> None:
     from pulp_platform.tasking.celery_app import prune_sqlite_broker
 
     last_prune = 0.0
@@ -276,10 +315,10 @@ def _supervise(settings: Settings, server: Any, database: db.EmbeddedDatabase | 
             last_prune = time.monotonic()
         if database and database.process and database.process.poll() is not None:
             log.critical("the embedded database exited (status %s); stopping", database.process.returncode)
-            server.should_exit = True
+            stop_all()
             return
         if not children.check():
-            server.should_exit = True
+            stop_all()
             return
         time.sleep(1.0)
 
