@@ -19,10 +19,13 @@ log = logging.getLogger(__name__)
 
 
 def orphan_ids(model: type[ContentUnit]) -> Iterator[str]:
+    """Units of one type that no repository holds and that the plugin does not still use."""
     held = set(RepositoryContentUnit._get_collection().distinct("unit_id", {"unit_type_id": model.type_id}))
-    for doc in model._get_collection().find({}, {"_id": 1}):
-        if doc["_id"] not in held:
-            yield doc["_id"]
+    unheld = [doc["_id"] for doc in model._get_collection().find({}, {"_id": 1}) if doc["_id"] not in held]
+    for start in range(0, len(unheld), 1000):
+        batch = unheld[start:start + 1000]
+        in_use = model.in_use(batch)
+        yield from (unit_id for unit_id in batch if unit_id not in in_use)
 
 
 def _models(plugins: Plugins, type_id: str | None) -> list[type[ContentUnit]]:

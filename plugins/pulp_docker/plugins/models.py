@@ -15,7 +15,20 @@ from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList
 from pulp_platform.models.content import ContentUnit
 
 
-class Blob(ContentUnit):
+class _Published:
+    """Units by digest that a publication may still serve after their repository dropped them."""
+
+    @classmethod
+    def in_use(cls, unit_ids: list[str]) -> set[str]:
+        # Imported here: publication builds on these models.
+        from pulp_docker.plugins.publication import published_digests
+
+        ids = {doc["digest"]: doc["_id"]
+               for doc in cls._get_collection().find({"_id": {"$in": unit_ids}}, {"digest": 1})}
+        return {ids[digest] for digest in published_digests(list(ids))}
+
+
+class Blob(_Published, ContentUnit):
     type_id: ClassVar[str] = constants.BLOB_TYPE_ID
     unit_key_fields: ClassVar[tuple[str, ...]] = ("digest",)
 
@@ -34,7 +47,7 @@ class FSLayer(me.EmbeddedDocument):
     layer_type = me.StringField()
 
 
-class Manifest(ContentUnit):
+class Manifest(_Published, ContentUnit):
     """A single image manifest: Docker schema 1 or 2, or OCI."""
 
     type_id: ClassVar[str] = constants.MANIFEST_TYPE_ID
@@ -81,7 +94,7 @@ class EmbeddedManifest(me.EmbeddedDocument):
     size = me.IntField()
 
 
-class ManifestList(ContentUnit):
+class ManifestList(_Published, ContentUnit):
     """A Docker manifest list or an OCI image index."""
 
     type_id: ClassVar[str] = constants.MANIFEST_LIST_TYPE_ID

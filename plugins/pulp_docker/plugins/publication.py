@@ -64,7 +64,8 @@ class PublishedUnit(me.Document):
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": "docker_published_units",
-        "indexes": [{"fields": ["publication_id", "kind", "key"]}, {"fields": ["repo_id", "publication_id"]}],
+        "indexes": [{"fields": ["publication_id", "kind", "key"]}, {"fields": ["repo_id", "publication_id"]},
+                    {"fields": ["digest"]}],
     }
 
 
@@ -232,6 +233,12 @@ def unpublish(repo_id: str) -> None:
     """Stop serving every name of the repository, then drop its publications."""
     RegistryName._get_collection().delete_many({"repo_id": repo_id})
     PublishedUnit._get_collection().delete_many({"repo_id": repo_id})
+
+
+def published_digests(digests: list[str]) -> set[str]:
+    """Of these manifest, list or blob digests, those some publication serves (so not orphans)."""
+    return set(PublishedUnit._get_collection().distinct(
+        "digest", {"digest": {"$in": digests}, "kind": {"$in": [MANIFEST, LIST, BLOB]}}))
 
 
 # -- reading ----------------------------------------------------------------------------------------
