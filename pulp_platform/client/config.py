@@ -47,7 +47,9 @@ class ClientConfig:
     api_prefix: str = "/pulp/api"
     verify_ssl: bool = True
     ca_path: str = ""
-    upload_chunk_size: int = 1048576
+    # Pulp 2 sent 1 MiB per request; each request costs a round trip, and 8 MiB took uploads on loopback
+    # from about 85 to 225 MiB/s. A resume still restarts at the server's exact size.
+    upload_chunk_size: int = 8 * 1024 * 1024
     username: str = ""
     password: str = ""
     upload_working_dir: Path = Path("~/.pulp/uploads")
