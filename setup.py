@@ -45,6 +45,9 @@ setup(
         "redis>=5",
         "starlette>=0.40",
         "uvicorn>=0.30",
+        # uvicorn picks these up: C parsing of large request bodies (upload PUTs) instead of h11.
+        "httptools>=0.6",
+        "uvloop>=0.19",
         "click>=8.1",
         "rich>=13",
         "requests>=2.31",
