@@ -26,7 +26,7 @@ from pathlib import Path
 
 import imagegen
 
-from benchmarks import clients, images, inbound, machine, outbound, parallel, profiling, report
+from benchmarks import clients, images, inbound, machine, memory, outbound, parallel, profiling, report, timing
 from benchmarks.clients import PulpAdmin
 from benchmarks.rig import Rig
 from benchmarks.servers import OurServer, PeerRegistry
@@ -35,6 +35,7 @@ OUT_DIR = Path(__file__).resolve().parents[1] / "out"
 PHASES = ("in", "out", "parallel")
 ALIASES = {"import": "in", "memory": "in", "pull": "out"}
 GIB = 1 << 30
+IDLE_SECONDS = 5.0
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -144,6 +145,11 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         admin.create_repo("warmup")
         rig.upload("warmup", warm.tar, "latest", warm.manifest_digest)
         clients.skopeo_push(warm.dir, peer.host, "warmup", "latest")
+        results["idle"] = {"seconds": IDLE_SECONDS,
+                           "ours_cpu_percent": round(timing.idle_cpu_percent(ours.process, IDLE_SECONDS), 1),
+                           "peer_cpu_percent": round(timing.idle_cpu_percent(peer.process, IDLE_SECONDS), 1),
+                           "ours_tree_rss_MB": round(memory.tree_rss(ours.process) / 1e6, 1),
+                           "peer_rss_MB": round(memory.tree_rss(peer.process) / 1e6, 1)}
         profile_dir = args.json.with_suffix("") if args.profile else None
         profiles: dict = {}
 

@@ -8,6 +8,7 @@ import sys
 from benchmarks import clients
 from benchmarks.images import Image
 from benchmarks.rig import Rig
+from benchmarks.servers import SendfileServer
 from benchmarks.timing import Sample, alternate, summary
 
 TAG = "latest"
@@ -15,7 +16,8 @@ TAG = "latest"
 
 def measure(rig: Rig, image: Image, name: str, rounds: int) -> dict:
     """Both servers hold ``image`` as ``name:latest``. Alternates, per round: skopeo pull from ours, from
-    the peer; curl GET of the big blob from ours, from the peer; ``cat`` of our stored blob file.
+    the peer; curl GET of the big blob from ours, from the peer, from a bare sendfile server (the
+    ceiling over loopback HTTP); ``cat`` of our stored blob file.
 
     The pulled dirs are checked byte for byte on the first round. curl writes the body to /dev/null and
     cat writes to /dev/null, so neither pays for a disk write; the stored files are read once before the
@@ -51,8 +53,12 @@ def measure(rig: Rig, image: Image, name: str, rounds: int) -> dict:
     def cat(round_no: int) -> Sample:
         return rig.timed(lambda: clients.cat_to_null(stored))
 
-    samples = alternate(rounds, {"pull_ours": pull("ours"), "pull_peer": pull("peer"), "get_ours": get("ours"),
-                                 "get_peer": get("peer"), "cat": cat}, title="out")
+    with SendfileServer(stored) as ceiling:
+        def get_sendfile(round_no: int) -> Sample:
+            return rig.timed(lambda: clients.curl_get(ceiling.url, image.big_size))
+
+        samples = alternate(rounds, {"pull_ours": pull("ours"), "pull_peer": pull("peer"), "get_ours": get("ours"),
+                                     "get_peer": get("peer"), "get_sendfile": get_sendfile, "cat": cat}, title="out")
     result = summary(samples)
     result.update(image_blob_bytes=image.blob_bytes, big_blob_bytes=image.big_size, name=name)
     return result

@@ -50,6 +50,10 @@ def targets(results: dict, size_label: str) -> list[dict]:
 
 def _details(results: dict) -> list[str]:
     lines = []
+    if "idle" in results:
+        r = results["idle"]
+        lines.append(f"idle: ours {r['ours_cpu_percent']:.1f}% of a core, {r['ours_tree_rss_MB']:.0f} MB; "
+                     f"docker-registry {r['peer_cpu_percent']:.1f}%, {r['peer_rss_MB']:.0f} MB")
     if "in" in results:
         r = results["in"]
         mb = r["tarball_bytes"] / MB
@@ -75,7 +79,8 @@ def _details(results: dict) -> list[str]:
         size = r["big_blob_bytes"] / MB
         lines.append(f"out: pull server CPU ours {r['pull_ours']['median_server_cpu_s']:.2f} s / distribution "
                      f"{r['pull_peer']['median_server_cpu_s']:.2f} s; GET distribution "
-                     f"{size / r['get_peer']['median_wall_s']:.0f} MB/s; GET server CPU ours "
+                     f"{size / r['get_peer']['median_wall_s']:.0f} MB/s, bare sendfile server "
+                     f"{size / r['get_sendfile']['median_wall_s']:.0f} MB/s; GET server CPU ours "
                      f"{r['get_ours']['median_server_cpu_s']:.2f} s / distribution "
                      f"{r['get_peer']['median_server_cpu_s']:.2f} s")
     if "parallel" in results:

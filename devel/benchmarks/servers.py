@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,3 +187,50 @@ class PeerRegistry:
     def blob_path(self, digest: str) -> Path:
         hex_ = digest.split(":", 1)[1]
         return self.storage / "docker" / "registry" / "v2" / "blobs" / "sha256" / hex_[:2] / hex_ / "data"
+
+
+class SendfileServer:
+    """The ceiling of any HTTP server here: answers every GET with one file, sent by ``sendfile(2)``.
+
+    Runs in a thread of the benchmark; one connection at a time, ``Connection: close``. What curl gets
+    from it is what loopback TCP and the client allow, whatever the server does.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}/blob"
+
+    def __enter__(self) -> SendfileServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.done.set()
+        self.thread.join(5)
+        self.sock.close()
+
+    def _serve(self) -> None:
+        while not self.done.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            with conn, open(self.path, "rb") as f:
+                conn.settimeout(60)
+                request = b""
+                while b"\r\n\r\n" not in request and len(request) < 65536:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    request += data
+                size = os.fstat(f.fileno()).st_size
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
+                             b"Content-Length: %d\r\nConnection: close\r\n\r\n" % size)
+                conn.sendfile(f)

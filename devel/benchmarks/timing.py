@@ -100,3 +100,10 @@ def summary(samples: dict[str, list[Sample]]) -> dict:
                        x.server_cpu_s is not None for x in s) else None,
                    "rounds": [x.as_dict() for x in s]}
             for name, s in samples.items()}
+
+
+def idle_cpu_percent(root: psutil.Process, seconds: float = 5.0) -> float:
+    """CPU a process tree uses while nobody asks it anything, in percent of one core."""
+    cpu0, t0 = tree_cpu(root), time.monotonic()
+    time.sleep(seconds)
+    return 100 * (tree_cpu(root) - cpu0) / (time.monotonic() - t0)
