@@ -330,6 +330,16 @@ def test_tag_import_and_its_errors(pulp_server, tmp_path) -> None:
     assert sorted(t["name"] for t in units(pulp_server, repo_id, "docker_tag")) == ["a", "b"]
 
 
+def test_docker_image_type_is_decided_by_content(pulp_server, tmp_path) -> None:
+    """Pulp 2's client sent docker_image for `docker save` tarballs; the tarball's content decides."""
+    repo_id = new_repo(pulp_server)
+    saved = upload(pulp_server, tmp_path, repo_id, DATA / "docker-archive.tar", unit_type_id="docker_image")
+    assert saved["state"] == "error" and saved["error"]["code"] == "DKR1032"
+    result = assert_finished(upload(pulp_server, tmp_path, repo_id, DATA / "skopeo-v2s2.tar",
+                                    unit_type_id="docker_image"))
+    assert result["details"]["unit"]["type_id"] == "docker_manifest"
+
+
 def test_unsupported_unit_type(pulp_server, tmp_path) -> None:
     task = upload(pulp_server, tmp_path, new_repo(pulp_server), DATA / "skopeo-v2s2.tar", unit_type_id="docker_blob")
     assert task["state"] == "error" and task["error"]["code"] == "DKR1038"

@@ -20,7 +20,7 @@ class DockerImporter(Importer):
 
     def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
                     metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:
-        """Import an image tarball (``docker_manifest``/``docker_manifest_list``) or a tag (``docker_tag``).
+        """Import an image tarball (``docker_manifest``, ``docker_manifest_list``, ``docker_image``) or a tag.
 
         For an image, ``metadata["tag"]`` optionally names a tag to point at the imported manifest.
         The tarball's kind and the manifest's type are decided by its content, not by the client.
@@ -31,7 +31,8 @@ class DockerImporter(Importer):
             unit = {"type_id": tag.type_id, "unit_key": tag.unit_key, "metadata": tag.metadata()}
             return {"success_flag": True, "summary": {"tag": tag.name},
                     "details": {"unit": unit, "tag": tag_summary(tag)}}
-        if unit_type_id in (constants.MANIFEST_TYPE_ID, constants.MANIFEST_LIST_TYPE_ID):
+        # Pulp 2's client sent docker_image for `docker save` tarballs: the content decides here too.
+        if unit_type_id in (constants.MANIFEST_TYPE_ID, constants.MANIFEST_LIST_TYPE_ID, constants.IMAGE_TYPE_ID):
             if file_path is None:
                 raise DockerError(DKR1038, type_id=f"{unit_type_id} without an uploaded file")
             return import_image(conduit, Path(file_path), metadata.get(constants.UPLOAD_TAG_KEY))
