@@ -16,7 +16,8 @@ class DockerImporter(Importer):
     type_id: ClassVar[str] = constants.IMPORTER_TYPE_ID
     display_name: ClassVar[str] = "Docker Importer"
     unit_types: ClassVar[list[str]] = [constants.BLOB_TYPE_ID, constants.MANIFEST_TYPE_ID,
-                                       constants.MANIFEST_LIST_TYPE_ID, constants.TAG_TYPE_ID]
+                                       constants.MANIFEST_LIST_TYPE_ID, constants.TAG_TYPE_ID,
+                                       constants.IMAGE_TYPE_ID]
 
     def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
                     metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:
