@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parallel-count", type=int, default=10, help="images uploaded at once (default 10)")
     p.add_argument("--parallel-size", default="100MiB", help="size of each of them (default 100MiB)")
     p.add_argument("--with-4gib", action="store_true", help="also measure memory during a 4 GiB upload")
-    p.add_argument("--chunk-size", help="pulp-admin upload_chunk_size (default: pulp-admin's own, 1 MiB)")
+    p.add_argument("--chunk-size", help="pulp-admin upload_chunk_size (default: pulp-admin's own default)")
     p.add_argument("--drop-caches", action="store_true",
                    help="empty the page cache before each timed step (root); default: warm cache, sync only")
     p.add_argument("--profile", action="store_true",

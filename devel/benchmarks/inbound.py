@@ -62,13 +62,21 @@ def measure(rig: Rig, image: Image, rounds: int) -> dict:
 
 
 def memory_only(rig: Rig, image: Image, repo: str) -> dict:
-    """One upload of a (large) image with the tree's memory sampled; removed again afterwards."""
+    """One upload of a (large) image with the tree's memory sampled, then, once each for context, a skopeo
+    push of it into the (emptied) registry and a ``cp`` of the tarball. Everything is removed afterwards."""
     print(f"memory: {image.tar_size / MB:.0f} MB tarball", file=sys.stderr)
     rig.admin.create_repo(repo)
     idle = tree_rss(rig.ours.process)
     with TreeSampler(rig.ours.proc.pid) as sampler:
-        sample = rig.timed(lambda: rig.upload(repo, image.tar, TAG, image.manifest_digest), rig.ours.process)
-    print(f"  memory {repo}: {sample.wall_s:.2f} s, tree peak {sampler.peaks.tree_rss / MB:.0f} MB", file=sys.stderr)
+        ours = rig.timed(lambda: rig.upload(repo, image.tar, TAG, image.manifest_digest), rig.ours.process)
+    print(f"  memory {repo}: {ours.wall_s:.2f} s, tree peak {sampler.peaks.tree_rss / MB:.0f} MB", file=sys.stderr)
     rig.reset_ours([repo], [image.big_digest])
-    return {"tarball_bytes": image.tar_size, "upload": sample.as_dict(), "idle_tree_rss_MB": round(idle / MB, 1),
-            **sampler.peaks.as_mb()}
+    rig.peer.restart_empty()
+    peer = rig.timed(lambda: clients.skopeo_push(image.dir, rig.peer.host, repo, TAG), rig.peer.process)
+    rig.peer.restart_empty()
+    dest = rig.work / "cp-floor.tar"
+    floor = rig.timed(lambda: clients.copy_file(image.tar, dest))
+    dest.unlink()
+    print(f"  memory {repo}: skopeo push {peer.wall_s:.2f} s, cp {floor.wall_s:.2f} s", file=sys.stderr)
+    return {"tarball_bytes": image.tar_size, "upload": ours.as_dict(), "skopeo_push": peer.as_dict(),
+            "cp": floor.as_dict(), "idle_tree_rss_MB": round(idle / MB, 1), **sampler.peaks.as_mb()}

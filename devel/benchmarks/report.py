@@ -63,7 +63,7 @@ def _details(results: dict) -> list[str]:
                      f"{r['ours']['median_client_cpu_s']:.2f} s")
         lines.append(f"     skopeo push {mb / r['peer']['median_wall_s']:.0f} MB/s, registry CPU "
                      f"{r['peer']['median_server_cpu_s']:.2f} s, skopeo CPU {r['peer']['median_client_cpu_s']:.2f} s;"
-                     f" cp {mb / r['cp']['median_wall_s']:.0f} MB/s")
+                     f" cp {mb / r['cp']['median_wall_s']:.0f} MB/s (CPU {r['cp']['median_client_cpu_s']:.2f} s)")
         m = r["memory"]
         procs = ", ".join(f"{k} {v:.0f}" for k, v in m["process_peak_rss_MB"].items())
         lines.append(f"mem: idle tree {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS {m['tree_peak_rss_MB']:.0f} MB"
@@ -72,8 +72,10 @@ def _details(results: dict) -> list[str]:
         lines.append(f"     docker-registry peak RSS {max(peer_rss):.0f} MB")
     if "memory_4gib" in results:
         m = results["memory_4gib"]
-        lines.append(f"4GiB: {m['upload']['wall_s']:.1f} s, idle {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS "
-                     f"{m['tree_peak_rss_MB']:.0f} MB (PSS {m['tree_peak_pss_MB'] or 0:.0f} MB)")
+        lines.append(f"4GiB: ours {m['upload']['wall_s']:.1f} s (server CPU {m['upload']['server_cpu_s']:.1f} s), "
+                     f"skopeo push {m['skopeo_push']['wall_s']:.1f} s, cp {m['cp']['wall_s']:.1f} s (one run each); "
+                     f"idle {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS {m['tree_peak_rss_MB']:.0f} MB "
+                     f"(PSS {m['tree_peak_pss_MB'] or 0:.0f} MB)")
     if "out" in results:
         r = results["out"]
         size = r["big_blob_bytes"] / MB
