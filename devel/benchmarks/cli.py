@@ -58,7 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--drop-caches", action="store_true",
                    help="empty the page cache before each timed step (root); default: warm cache, sync only")
     p.add_argument("--profile", action="store_true",
-                   help="also run one upload and one blob GET under py-spy; profiles go beside the JSON")
+                   help="also run one upload, one pull and one blob GET under py-spy; profiles go beside the JSON")
     p.add_argument("--json", type=Path, help="where to write the figures (default devel/out/bench-<time>.json)")
     p.add_argument("--workdir", type=Path, default=Path("/var/tmp"), help="where images and data dirs go")
     p.add_argument("--keep", action="store_true", help="keep the work dir (images, data dirs, logs)")
@@ -165,6 +165,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             if "out" in args.phases:
                 results["out"] = outbound.measure(rig, main_image, name, args.rounds)
                 if profile_dir:
+                    profiles["pull"] = profiling.profile_pull(rig, main_image, name, profile_dir)
                     profiles["get"] = profiling.profile_get(rig, main_image, name, profile_dir)
             rig.reset_ours([name], [main_image.big_digest])
             peer.restart_empty()

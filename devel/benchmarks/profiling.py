@@ -17,6 +17,7 @@ from pathlib import Path
 
 import psutil
 
+from benchmarks import clients
 from benchmarks.memory import label, tree
 
 RATE = 100  # samples per second
@@ -126,6 +127,19 @@ def profile_upload(rig, image, out_dir: Path) -> dict:
     result = record(rig.ours.process, out_dir, "upload", action)
     rig.reset_ours([repo], [image.big_digest])
     return result
+
+
+def profile_pull(rig, image, name: str, out_dir: Path) -> dict:
+    """One extra skopeo pull of the image from our server, the server profiled."""
+    out = rig.work / "pulled-profile"
+
+    def action(client_raw: Path) -> None:
+        clients.skopeo_pull(rig.ours.host, name, "latest", out)
+    print("profile: skopeo pull under py-spy", file=sys.stderr)
+    try:
+        return record(rig.ours.process, out_dir, "pull", action)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
 
 
 def profile_get(rig, image, name: str, out_dir: Path) -> dict:
