@@ -84,14 +84,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def space_needed(args: argparse.Namespace) -> int:
-    """Bytes of disk a run needs at its peak: image dir + tarball + one copy in each store + the cp copy."""
+    """Bytes of disk a run needs at its peak: the image dir and its tarball, plus either our upload file
+    and staged blob during an import, or one copy in each store and the cp copy."""
     need = 0
     if {"in", "out"} & set(args.phases):
         need = 5 * args.size_bytes
     if "parallel" in args.phases:
         need = max(need, 4 * args.parallel_count * args.parallel_bytes)
     if args.with_4gib:
-        need = max(need, 3 * 4 * GIB)
+        need = max(need, 4 * 4 * GIB)
     return need + GIB
 
 
