@@ -13,6 +13,7 @@ import binascii
 import hashlib
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import bcrypt
@@ -98,7 +99,31 @@ def authenticate(authorization: str | None) -> str:
     raise NotAuthorized()
 
 
+# A client sends the same header on every request (an upload is hundreds of PUTs): a successful check is
+# reused for a few seconds, so a changed password, deleted user or expired token counts within that time.
+RECENT_SECONDS = 5.0
+_recent: dict[str, tuple[str, float]] = {}
+
+
+def _recently_authenticated(authorization: str) -> str | None:
+    key = hashlib.sha256(authorization.encode()).hexdigest()
+    hit = _recent.get(key)
+    if hit and hit[1] > time.monotonic():
+        return hit[0]
+    return None
+
+
+def _remember(authorization: str, login: str) -> None:
+    if len(_recent) >= _VERIFIED_MAX:
+        _recent.clear()
+    _recent[hashlib.sha256(authorization.encode()).hexdigest()] = (login, time.monotonic() + RECENT_SECONDS)
+
+
 async def authenticate_request(request: Request) -> str:
-    login = await run_in_threadpool(authenticate, request.headers.get("authorization"))
+    authorization = request.headers.get("authorization")
+    login = _recently_authenticated(authorization) if authorization else None
+    if login is None:
+        login = await run_in_threadpool(authenticate, authorization)
+        _remember(authorization, login)
     request.state.login = login
     return login
