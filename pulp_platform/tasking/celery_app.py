@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 
 from celery import Celery
 
@@ -49,9 +50,21 @@ def create_app(settings: Settings) -> Celery:
     return app
 
 
+# The API's request threads, its reaper and a worker's task threads all send. kombu's SQL transport is
+# not safe for that: a channel shared by two threads at once was seen losing its connection ("'NoneType'
+# object has no attribute 'client'"). Sends are short; one at a time per process costs nothing.
+_SEND_LOCK = threading.Lock()
+
+
 def send(app: Celery, task_id: str) -> None:
     """Queue a message asking a worker to run (or re-check) task ``task_id``."""
-    app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+    with _SEND_LOCK:
+        try:
+            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+        except Exception:  # noqa: BLE001 - retried once on a fresh connection, then the caller decides
+            log.warning("sending task %s failed; retrying on a new connection", task_id, exc_info=True)
+            app.pool.force_close_all()
+            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
 
 
 def prune_sqlite_broker(settings: Settings) -> int:
