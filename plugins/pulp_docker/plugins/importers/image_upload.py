@@ -34,7 +34,11 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
         top = manifest.parse(source.manifest, source.manifest_member)  # parse
         plan = verify(source, top, conduit)                      # verify: raises before anything is saved
         stored = store(plan, conduit, staging)                   # store
-    applied = apply_tag(conduit, tag, stored.top) if tag else None  # tag
+    try:
+        applied = apply_tag(conduit, tag, stored.top) if tag else None  # tag
+    except BaseException:
+        stored.undo.rollback()  # an image asked for with a tag is not left behind without it
+        raise
     size = os.path.getsize(path)
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return _report(source, stored, applied and tag_summary(applied))

@@ -25,6 +25,7 @@ class Stored:
     """What a store step did, for the task's report."""
 
     top: ContentUnit
+    undo: Undo
     instances: list[ContentUnit] = field(default_factory=list)
     blobs_imported: list[str] = field(default_factory=list)
     blobs_present: list[str] = field(default_factory=list)
@@ -69,7 +70,7 @@ def store(plan: Plan, conduit: Conduit, staging: Staging) -> Stored:
         log.exception("storing the image failed; undoing what this task stored")
         undo.rollback()
         raise
-    return Stored(top, instances, imported, present)
+    return Stored(top, undo, instances, imported, present)
 
 
 def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: ManifestToStore) -> ContentUnit:
