@@ -18,6 +18,7 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+
 @dataclass
 class ImageSource(Generic[T]):
     """An image as a tarball holds it: manifest bytes and blob handles (the sink's results)."""
