@@ -66,6 +66,7 @@ class EmbeddedDatabase:
     """A SecantusDB server (MongoDB wire protocol, WiredTiger storage) in ``<data_dir>/db``."""
 
     def __init__(self, settings: Settings) -> None:
+        self.cache_size = settings.embedded_db_cache
         self.path = settings.data_dir / "db"
         self.log_path = settings.data_dir / "log" / "db.log"
         self.port = free_port()
@@ -80,7 +81,8 @@ class EmbeddedDatabase:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         exe = Path(sys.executable).with_name("secantusd-py")
         command = [str(exe) if exe.exists() else "secantusd-py", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--storage-path", str(self.path), "--log-level", "WARNING"]
+                   "--port", str(self.port), "--storage-path", str(self.path), "--log-level", "WARNING",
+                   "--cache-size", self.cache_size]
         with open(self.log_path, "ab") as out:
             # Its own session, so a terminal's Ctrl-C does not stop it before the workers using it.
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
