@@ -197,9 +197,6 @@ class Conduit:
         """Units of one type held by the repository, optionally filtered by field values."""
         return model.objects(id__in=self.unit_ids(model.type_id), **filters)
 
-    def has_unit(self, model: type[ContentUnit], **filters: Any) -> bool:
-        return self.units(model, **filters).first() is not None
-
     def update_counts(self, added: bool = False, removed: bool = False) -> dict[str, int]:
         """Recount the repository's units by type and store the counts on the repository."""
         return update_unit_counts(self.repo_id, added=added, removed=removed)

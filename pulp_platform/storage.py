@@ -116,9 +116,6 @@ class ContentStore:
     def exists(self, digest: str) -> bool:
         return self.path(digest).is_file()
 
-    def open(self, digest: str) -> BinaryIO:
-        return open(self.path(digest), "rb")
-
     def size(self, digest: str) -> int:
         return self.path(digest).stat().st_size
 

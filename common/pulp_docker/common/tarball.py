@@ -64,7 +64,6 @@ class Archive(Generic[T]):
 
     files: dict[str, T] = field(default_factory=dict)
     links: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
 
 
 def normalise(name: str) -> str:
@@ -130,7 +129,6 @@ def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_siz
     """
     found: dict[str, T] = {}
     links: list[str] = []
-    skipped: list[str] = []
     seen: set[str] = set()
     in_place = not _compressed(fileobj)
     try:
@@ -157,8 +155,7 @@ def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_siz
                                                       f"the {upload_size}-byte upload holds (truncated or corrupt)")
                 member = Member(path, info.size)
                 if not (member.is_metadata or member.is_blob):
-                    skipped.append(path)
-                    continue
+                    continue  # a stray file
                 if in_place:
                     stream: BinaryIO = FileRange(fileobj.fileno(), info.offset_data, info.size)  # type: ignore[assignment]
                 else:
@@ -178,8 +175,7 @@ def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_siz
         cut = len(prefix) + 1
         found = {path[cut:]: value for path, value in found.items()}
         links = [path[cut:] for path in links]
-        skipped = [path[cut:] for path in skipped]
-    return Archive(found, links, skipped)
+    return Archive(found, links)
 
 
 def _common_top_folder(paths: list[str]) -> str:

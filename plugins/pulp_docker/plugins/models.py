@@ -77,13 +77,6 @@ class Manifest(_Published, ContentUnit):
             storage_path=storage_path,
         )
 
-    @property
-    def blob_digests(self) -> list[str]:
-        """Every blob the manifest needs, config first, each once (schema 1 repeats layers)."""
-        found = [self.config_layer] if self.config_layer else []
-        found += [layer.blob_sum for layer in self.fs_layers]
-        return list(dict.fromkeys(found))
-
 
 class EmbeddedManifest(me.EmbeddedDocument):
     digest = me.StringField(required=True)

@@ -28,8 +28,9 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
     """Import the image tarball at ``path`` into the conduit's repository; returns the upload report."""
     if tag is not None:
         check_name(tag)
+    size = os.path.getsize(path)
     with conduit.store.staging() as staging:
-        archive = read_tarball(conduit, path, staging)           # detect needs the archive's content
+        archive = read_tarball(conduit, path, size, staging)     # detect needs the archive's content
         source = kinds.open_source(archive)                      # detect
         top = manifest.parse(source.manifest, source.manifest_member)  # parse
         plan = verify(source, top, conduit)                      # verify: raises before anything is saved
@@ -39,14 +40,12 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
     except BaseException:
         stored.undo.rollback()  # an image asked for with a tag is not left behind without it
         raise
-    size = os.path.getsize(path)
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return _report(source, stored, applied and tag_summary(applied))
 
 
-def read_tarball(conduit: Conduit, path: Path, staging: Staging) -> Archive[bytes | StagedFile]:
-    """Walk the tar once: keep metadata members in memory, stage blob members (hashing as they copy)."""
-    size = os.path.getsize(path)
+def read_tarball(conduit: Conduit, path: Path, size: int, staging: Staging) -> Archive[bytes | StagedFile]:
+    """Walk the ``size``-byte tar once: keep metadata members in memory, stage blob members (hashed as stored)."""
     done, last_report = 0, 0.0
 
     def sink(member: Member, stream: BinaryIO) -> bytes | StagedFile:
