@@ -188,14 +188,21 @@ class Conduit:
             {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id})
         return result.deleted_count > 0
 
-    def unit_ids(self, type_id: str) -> list[str]:
-        rows = RepositoryContentUnit._get_collection().find(
-            {"repo_id": self.repo_id, "unit_type_id": type_id}, {"unit_id": 1})
+    def unit_ids(self, type_id: str, among: list[str] | None = None) -> list[str]:
+        """Ids of the repository's units of one type (only those in ``among`` when given)."""
+        query: dict[str, Any] = {"repo_id": self.repo_id, "unit_type_id": type_id}
+        if among is not None:
+            query["unit_id"] = {"$in": among}
+        rows = RepositoryContentUnit._get_collection().find(query, {"unit_id": 1})
         return [row["unit_id"] for row in rows]
 
     def units(self, model: type[ContentUnit], **filters: Any) -> Iterable[ContentUnit]:
         """Units of one type held by the repository, optionally filtered by field values."""
-        return model.objects(id__in=self.unit_ids(model.type_id), **filters)
+        among = None
+        if filters:
+            # A filter (a digest, a few digests) is narrower than a large repository: match units first.
+            among = [u.id for u in model.objects(**filters).only("id")]
+        return model.objects(id__in=self.unit_ids(model.type_id, among), **filters)
 
     def update_counts(self, added: bool = False, removed: bool = False) -> dict[str, int]:
         """Recount the repository's units by type and store the counts on the repository."""
