@@ -52,6 +52,8 @@ setup(
         "rich>=13",
         "requests>=2.31",
         "jsonschema>=4.21",
+        # zstd-compressed tarballs (tarfile reads gzip, bzip2 and xz itself; zstd only from Python 3.14).
+        "zstandard>=0.22",
         "bcrypt>=4",
         "secantusdb==0.7.0b3",
     ],

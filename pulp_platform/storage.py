@@ -122,10 +122,18 @@ class ContentStore:
     def stage(self, stream: BinaryIO, limit: int | None = None) -> StagedFile:
         """Copy ``stream`` into tmp/ while hashing it; the caller verifies, then commits or discards.
 
-        A stream with a ``file_range() -> (fd, offset, length)`` method (bytes lying in another file,
+        A stream whose ``staged_file`` is a file this store staged already is taken as it is. A stream
+        with a ``file_range() -> (fd, offset, length)`` method (bytes lying in another file,
         such as a member of an uploaded tar) is copied inside the kernel, then hashed from the copy,
         so the digest always describes the bytes actually stored.
         """
+        staged = getattr(stream, "staged_file", None)
+        if isinstance(staged, StagedFile) and staged.path.parent == self.tmp and staged.path.exists():
+            # Already written to tmp/ by this store (a member spooled while a compressed tar streamed
+            # past), hashed as it was written: take it as it is rather than write the bytes again.
+            if limit is not None and staged.size > limit:
+                raise TooLarge(f"more than {limit} bytes")
+            return staged
         path = self.tmp / uuid.uuid4().hex
         try:
             with open(path, "wb") as out:

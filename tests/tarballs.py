@@ -64,3 +64,24 @@ def members_of(name: str) -> dict[str, bytes]:
     """The regular files of a fixture by name (``./`` stripped): small fixtures only."""
     with tarfile.open(DATA / name) as tar:
         return {m.name.removeprefix("./"): tar.extractfile(m).read() for m in tar.getmembers() if m.isreg()}
+
+
+def without_end_of_archive(data: bytes) -> bytes:
+    """A tar cut right after its last member's data: no end-of-archive blocks (an interrupted copy)."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        last = tar.getmembers()[-1]
+    end = last.offset_data + (last.size + 511) // 512 * 512
+    return data[:end]
+
+
+def cut_in_last_member(data: bytes) -> bytes:
+    """A tar cut halfway through its last member (which readers may well ignore)."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        last = tar.getmembers()[-1]
+    return data[: last.offset_data + last.size // 2]
+
+
+def docker_v1_image() -> bytes:
+    """The layout of a pre-1.10 ``docker save``: ``repositories`` and ``<id>/layer.tar``, no manifest.json."""
+    config = "2cf70c20a5181276548efd61c0aa8b316fecaaa55ae691e407c4d3182b52aad6.json"
+    return retar("docker-archive.tar", skip={"manifest.json", config})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 import shutil
@@ -13,7 +14,17 @@ from pathlib import Path
 
 import imagegen
 import pytest
-from tarballs import DATA, member, members_of, retar, tar_with, truncated
+from tarballs import (
+    DATA,
+    cut_in_last_member,
+    docker_v1_image,
+    member,
+    members_of,
+    retar,
+    tar_with,
+    truncated,
+    without_end_of_archive,
+)
 
 FACTS = json.loads((DATA / "FACTS.json").read_text())
 
@@ -196,7 +207,8 @@ def test_manifest_list_with_instances(pulp_server, tmp_path) -> None:
                                     unit_type_id="docker_manifest_list"))
     assert result["details"]["unit"] == {**result["details"]["unit"], "type_id": "docker_manifest_list",
                                          "unit_key": {"digest": digest}}
-    assert len(result["details"]["manifests"]) == 2
+    # Every manifest imported: the two instances, then the list itself.
+    assert len(result["details"]["manifests"]) == 3 and result["details"]["manifests"][-1] == digest
     [listed] = units(pulp_server, repo_id, "docker_manifest_list")
     assert {m["arch"] for m in listed["manifests"]} == {"amd64", "arm64"}
     assert listed["amd64_digest"] in result["details"]["manifests"]
@@ -267,8 +279,15 @@ BAD_INPUTS = {
     "truncated tar": (lambda: truncated("skopeo-v2s2.tar"), "DKR1030"),
     "not a tar": (lambda: b"this is not a tarball\n" * 1000, "DKR1030"),
     "empty file": (lambda: b"", "DKR1030"),
-    "docker-archive": (lambda: (DATA / "docker-archive.tar").read_bytes(), "DKR1032"),
-    "oci-archive": (lambda: (DATA / "oci-archive.tar").read_bytes(), "DKR1032"),
+    "docker v1 image": (docker_v1_image, "DKR1032"),
+    "no end-of-archive blocks": (lambda: without_end_of_archive((DATA / "skopeo-v2s2.tar").read_bytes()), "DKR1030"),
+    "cut inside an ignored member": (
+        lambda: cut_in_last_member(retar("skopeo-v2s2.tar", add=[(member("README.txt"), b"ignored " * 4096)])),
+        "DKR1030"),
+    "cut inside an ignored member, gzipped": (
+        lambda: gzip.compress(cut_in_last_member(retar("skopeo-v2s2.tar",
+                                                       add=[(member("README.txt"), b"ignored " * 4096)]))),
+        "DKR1030"),
     "no manifest": (lambda: retar("skopeo-v2s2.tar", skip={"manifest.json"}), "DKR1033"),
     "bad tag name": (lambda: (DATA / "skopeo-v2s2.tar").read_bytes(), "DKR1039"),
 }
@@ -333,8 +352,13 @@ def test_tag_import_and_its_errors(pulp_server, tmp_path) -> None:
 def test_docker_image_type_is_decided_by_content(pulp_server, tmp_path) -> None:
     """Pulp 2's client sent docker_image for `docker save` tarballs; the tarball's content decides."""
     repo_id = new_repo(pulp_server)
-    saved = upload(pulp_server, tmp_path, repo_id, DATA / "docker-archive.tar", unit_type_id="docker_image")
-    assert saved["state"] == "error" and saved["error"]["code"] == "DKR1032"
+    saved = assert_finished(upload(pulp_server, tmp_path, repo_id, DATA / "docker-archive.tar",
+                                   unit_type_id="docker_image"))
+    assert saved["details"]["kind"] == "docker-archive"
+    assert saved["details"]["unit"]["type_id"] == "docker_manifest"
+    v1 = upload(pulp_server, tmp_path, repo_id, docker_v1_image(), unit_type_id="docker_image")
+    assert v1["state"] == "error" and v1["error"]["code"] == "DKR1032"
+    assert "Docker v1 image" in v1["error"]["description"]
     result = assert_finished(upload(pulp_server, tmp_path, repo_id, DATA / "skopeo-v2s2.tar",
                                     unit_type_id="docker_image"))
     assert result["details"]["unit"]["type_id"] == "docker_manifest"

@@ -20,8 +20,7 @@ DKR1018 = Error("DKR1018", "Layer {layer} is not present in the image nor in rep
 DKR1019 = Error("DKR1019", "Tag does not contain required field: {field}.")
 DKR1030 = Error("DKR1030", "The uploaded file is not a readable tar archive: {reason}.")
 DKR1031 = Error("DKR1031", "Unsafe tar member {member}: {reason}.")
-DKR1032 = Error("DKR1032", "The uploaded tarball holds an image of kind {kind}, which cannot be imported yet; "
-                "upload a skopeo dir tarball.")
+DKR1032 = Error("DKR1032", "The uploaded tarball holds a {kind}, which this server does not import: {reason}.")
 DKR1033 = Error("DKR1033", "The uploaded tarball is not an image this server recognises: {reason}.")
 DKR1034 = Error("DKR1034", "Invalid manifest {member}: {reason}.")
 DKR1035 = Error("DKR1035", "Unsupported media type {media_type} in {member}.")
@@ -30,6 +29,10 @@ DKR1037 = Error("DKR1037", "Manifest {digest} listed in the manifest list is not
                 "nor in repository {repo_id}.")
 DKR1038 = Error("DKR1038", "Unsupported unit type {type_id} for upload.")
 DKR1039 = Error("DKR1039", "Invalid tag name {name}: it must match [A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}}.")
+DKR1041 = Error("DKR1041", "A tag was given, but the upload holds {count} images and no single top one "
+                "({digests}); upload without a tag to apply the names the archive carries.")
+DKR1042 = Error("DKR1042", "Manifest {member} is {size} bytes with digest {actual}, not the {expected_size} bytes "
+                "with digest {digest} that {where} claims.")
 DKR1040 = Error("DKR1040", "The import found {count} problems: {summary}")
 
 

@@ -1,52 +1,40 @@
-"""Which kind of image tarball an upload is, decided from its content, and the reader for each kind.
+"""Which kind of image an upload holds, decided from its content, and the reader for each kind.
 
-Adding a kind is one reader module (the shape of ``skopeo_dir``) and one line in ``READERS``.
+Adding a kind is one reader module (``matches`` and ``read``, the shape of ``skopeo_dir``) and one line
+in ``READERS``. Order matters: Docker 25+ writes an OCI layout and a docker-archive ``manifest.json``
+side by side, and the layout, which holds the registry manifests, wins.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import TypeVar
+from types import ModuleType
 
-from pulp_docker.common import skopeo_dir
+from pulp_docker.common import docker_archive, oci_layout, skopeo_dir
+from pulp_docker.common.archive_source import ArchiveSource
 from pulp_docker.common.error_codes import DKR1032, DKR1033, DockerError
-from pulp_docker.common.image_source import ImageSource
 from pulp_docker.common.tarball import Archive
 
-T = TypeVar("T")
+SKOPEO_DIR = skopeo_dir.KIND
+DOCKER_ARCHIVE = docker_archive.KIND
+OCI_LAYOUT = oci_layout.KIND
+DOCKER_V1 = "Docker v1 image (docker save before Docker 1.10)"
 
-SKOPEO_DIR = "skopeo dir"
-DOCKER_ARCHIVE = "docker-archive (docker save)"
-OCI_LAYOUT = "OCI image layout (oci-archive)"
-
-READERS: dict[str, Callable[[Archive, str], ImageSource]] = {
-    SKOPEO_DIR: skopeo_dir.read,
-}
+READERS: list[ModuleType] = [oci_layout, docker_archive, skopeo_dir]
 
 
-def detect(archive: Archive[object]) -> str:
-    """The kind of image an archive holds, decided from its content."""
-    files = archive.files
-    if "oci-layout" in files or ("index.json" in files and any(p.startswith("blobs/") for p in files)):
-        return OCI_LAYOUT
-    manifest = files.get("manifest.json")
-    if isinstance(manifest, bytes):
-        try:
-            doc = json.loads(manifest)
-        except ValueError:
-            return SKOPEO_DIR  # its reader reports the bad JSON, naming the member
-        if isinstance(doc, list):
-            return DOCKER_ARCHIVE
-        return SKOPEO_DIR
-    names = ", ".join(sorted(files)[:5]) or "no image files"
-    raise DockerError(DKR1033, reason=f"there is no manifest.json at its top level (found: {names})")
+def detect(archive: Archive) -> Callable[[Archive], ArchiveSource]:
+    """The reader for the kind of image an archive holds, decided from its content."""
+    for reader in READERS:
+        if reader.matches(archive):
+            return reader.read
+    if "repositories" in archive.files and any(p.endswith("/layer.tar") for p in [*archive.files, *archive.links]):
+        raise DockerError(DKR1032, kind=DOCKER_V1,
+                          reason="it has no manifest.json; save it again with a current docker or podman")
+    names = ", ".join(sorted(archive.files)[:5]) or "no image files"
+    raise DockerError(DKR1033, reason=f"it is no skopeo dir, docker-archive or OCI layout (found: {names})")
 
 
-def open_source(archive: Archive[T]) -> ImageSource[T]:
+def open_source(archive: Archive) -> ArchiveSource:
     """Detect the archive's kind and read it with that kind's reader."""
-    kind = detect(archive)
-    reader = READERS.get(kind)
-    if reader is None:
-        raise DockerError(DKR1032, kind=kind)
-    return reader(archive, kind)
+    return detect(archive)(archive)

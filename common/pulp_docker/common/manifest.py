@@ -11,11 +11,9 @@ payload with the ``signatures`` block cut out, as registries compute it. Bytes a
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,8 +22,7 @@ import jsonschema
 from pulp_docker.common import media_types as mt
 from pulp_docker.common import schemas
 from pulp_docker.common.error_codes import DKR1034, DKR1035, DockerError
-
-SHA256_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+from pulp_docker.common.references import b64url_decode, is_sha256_digest
 
 
 @dataclass(frozen=True)
@@ -95,19 +92,15 @@ def sha256_digest(data: bytes) -> str:
     return f"sha256:{hashlib.sha256(data).hexdigest()}"
 
 
-def _b64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def schema1_payload(data: bytes, doc: dict[str, Any]) -> bytes:
     """The signed payload of a schema 1 manifest: its bytes up to ``formatLength`` plus ``formatTail``."""
     signatures = doc.get("signatures")
     if not signatures:
         return data
     try:
-        protected = json.loads(_b64url(signatures[0]["protected"]))
+        protected = json.loads(b64url_decode(signatures[0]["protected"]))
         length = int(protected["formatLength"])
-        tail = _b64url(protected["formatTail"])
+        tail = b64url_decode(protected["formatTail"])
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise DockerError(DKR1034, member="manifest", reason=f"bad schema 1 signature header ({exc})") from exc
     if not 0 < length <= len(data):
@@ -145,7 +138,7 @@ def _load(data: bytes, member: str) -> dict[str, Any]:
 
 
 def _check_sha256(digest: str, member: str) -> str:
-    if not SHA256_DIGEST.match(digest):
+    if not is_sha256_digest(digest):
         raise DockerError(DKR1034, member=member, reason=f"digest {digest} is not a sha256 digest")
     return digest
 

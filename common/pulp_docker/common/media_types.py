@@ -9,6 +9,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 
 DOCKER_CONFIG = "application/vnd.docker.container.image.v1+json"
 DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
+DOCKER_LAYER_UNCOMPRESSED = "application/vnd.docker.image.rootfs.diff.tar"
 DOCKER_FOREIGN_LAYER = "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER_PREFIX = "application/vnd.oci.image.layer."
@@ -18,7 +19,7 @@ IMAGE_MANIFESTS = frozenset({DOCKER_MANIFEST_V1, DOCKER_MANIFEST_V1_SIGNED, DOCK
 MANIFEST_LISTS = frozenset({DOCKER_MANIFEST_LIST, OCI_INDEX})
 ALL_MANIFESTS = IMAGE_MANIFESTS | MANIFEST_LISTS
 
-DOCKER_LAYERS = frozenset({DOCKER_LAYER, DOCKER_FOREIGN_LAYER, "application/vnd.docker.image.rootfs.diff.tar"})
+DOCKER_LAYERS = frozenset({DOCKER_LAYER, DOCKER_FOREIGN_LAYER, DOCKER_LAYER_UNCOMPRESSED})
 OCI_LAYERS = frozenset({
     "application/vnd.oci.image.layer.v1.tar",
     "application/vnd.oci.image.layer.v1.tar+gzip",

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-DIGEST = {"type": "string", "pattern": "^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$"}
+from pulp_docker.common.references import ANY_DIGEST
+
+DIGEST = {"type": "string", "pattern": ANY_DIGEST.pattern}
 
 DESCRIPTOR: dict[str, Any] = {
     "type": "object",

@@ -9,48 +9,49 @@ of a list as ``<hex>.manifest.json``. Other files are ignored.
 from __future__ import annotations
 
 import re
-from typing import TypeVar
 
+from pulp_docker.common.archive_source import ArchiveSource
 from pulp_docker.common.error_codes import DKR1031, DKR1033, DockerError
-from pulp_docker.common.image_source import ImageSource
+from pulp_docker.common.image_source import TopManifest
+from pulp_docker.common.references import SHA256_HEX
 from pulp_docker.common.tarball import Archive
 
-T = TypeVar("T")
-
+KIND = "skopeo dir"
 SUPPORTED_VERSIONS = ("1.0", "1.1")
 _VERSION = re.compile(r"^Directory Transport Version: (\d+\.\d+)\s*$")
-_BLOB_NAME = re.compile(r"^([0-9a-f]{64})(\.tar)?$")
-_INSTANCE_NAME = re.compile(r"^([0-9a-f]{64})\.manifest\.json$")
+_BLOB_NAME = re.compile(rf"^({SHA256_HEX})(\.tar)?$")
+_INSTANCE_NAME = re.compile(rf"^({SHA256_HEX})\.manifest\.json$")
 
 
-def read(archive: Archive[T], kind: str = "skopeo dir") -> ImageSource[T]:
+def matches(archive: Archive) -> bool:
+    """A top-level ``manifest.json`` that is not docker-archive's list (decided by ``kinds``)."""
+    return "manifest.json" in archive.files
+
+
+def read(archive: Archive) -> ArchiveSource:
     """Read an Archive of a skopeo dir; raises DockerError for links, a bad version or no manifest."""
     if archive.links:
-        raise DockerError(DKR1031, member=archive.links[0], reason="links are not allowed in a skopeo dir")
-    manifest = archive.files.get("manifest.json")
-    if not isinstance(manifest, bytes):
+        raise DockerError(DKR1031, member=next(iter(archive.links)), reason="links are not allowed in a skopeo dir")
+    if "manifest.json" not in archive.files:
         raise DockerError(DKR1033, reason="there is no manifest.json at its top level")
-    version = _version(archive.files.get("version"))
-    source: ImageSource[T] = ImageSource(kind=kind, manifest=manifest, manifest_member="manifest.json",
-                                         version=version)
-    for path, value in archive.files.items():
+    version = _version(archive.read_small("version")) if "version" in archive.files else None
+    source = ArchiveSource(KIND, archive, [TopManifest(archive.read_small("manifest.json"), "manifest.json")],
+                           version=version)
+    for path in archive.files:
         if "/" in path:
             continue  # the dir is flat: anything in a sub-folder is not part of the image
         if match := _BLOB_NAME.match(path):
             digest = f"sha256:{match.group(1)}"
             if digest in source.blobs:
                 raise DockerError(DKR1031, member=path, reason=f"a second file for blob {digest}")
-            source.blobs[digest] = value
-        elif (match := _INSTANCE_NAME.match(path)) and isinstance(value, bytes):
-            source.instances[f"sha256:{match.group(1)}"] = value
+            source.blobs[digest] = path
+        elif match := _INSTANCE_NAME.match(path):
+            source.manifests[f"sha256:{match.group(1)}"] = path
     return source
 
 
-def _version(data: object) -> str | None:
-    """The transport version, or None when the file is missing (hand-made dirs)."""
-    if data is None:
-        return None
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else ""
+def _version(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
     match = _VERSION.match(text)
     if not match:
         raise DockerError(DKR1033, reason=f"its version file says {text.strip()[:80]!r}, not a skopeo dir version")

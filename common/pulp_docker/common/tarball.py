@@ -1,41 +1,69 @@
-"""Read an uploaded tarball once, front to back, handing each wanted regular file to a sink.
+"""Read an uploaded tarball once, front to back, keeping a handle on every regular file in it.
 
 This is the one safe tar-member helper: every reader of every tarball kind goes through ``walk``.
-The tar may be plain or compressed (gzip, bzip2, xz, zstd magic is recognised; tarfile's stream
-mode decompresses all but zstd). Members are never extracted to a working directory: the caller's
-sink sees each member's bytes once, so a blob can be hashed and copied to its one resting place.
-An uncompressed tar is not pushed through tarfile's stream buffers: its members are handed over as
-``FileRange`` objects, which the content store copies inside the kernel.
+It knows nothing of image layouts: it indexes members by path and leaves their meaning to the
+kind's reader, so a docker-archive's ``<id>/layer.tar`` and an OCI manifest in ``blobs/`` are kept
+like any other file.
+
+- An **uncompressed** tar is read in place: headers through tarfile, and each member becomes an
+  ``InPlace`` handle on its byte range in the upload, which the content store later copies inside
+  the kernel. Nothing is written during the walk.
+- A **compressed** tar (gzip, bzip2, xz, zstd; decided by magic bytes, never by name) cannot be
+  seeked, so each member is handed to the caller's ``spool`` while it streams past; the server's
+  spool writes it to the content store's tmp dir, hashing as it writes, and that file is what the
+  store commits later (each byte written once).
 
 Refused, with DKR1031 naming the member: absolute paths, ``..``, devices and fifos, a regular member
-that appears twice. With DKR1030: a member claiming more bytes than the whole upload, a truncated tar.
-Links are not followed; they are listed in the result so that the reader of each kind decides (a skopeo
-dir has none).
+that appears twice. With DKR1030: a member claiming more bytes than the whole upload, a tar that ends
+inside a member or a header, or without its end-of-archive block. Links are not followed; they are
+listed so that each kind's reader decides.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import io
+import lzma
 import os
 import posixpath
 import re
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import BinaryIO, Generic, TypeVar
+from typing import BinaryIO, Protocol
+
+import zstandard
 
 from pulp_docker.common.error_codes import DKR1030, DKR1031, DockerError
 
-T = TypeVar("T")
-
-HEX64 = r"[0-9a-f]{64}"
-# Names whose content a reader of some kind needs; anything else is a stray file and is skipped.
-METADATA_NAMES = frozenset({"manifest.json", "version", "index.json", "oci-layout", "repositories"})
-_INSTANCE_MANIFEST = re.compile(rf"^{HEX64}\.manifest\.json$")
-_BLOB = re.compile(rf"^{HEX64}(\.tar|\.json)?$")
 # Metadata files are small JSON; a bigger one is not what it claims to be.
 MAX_METADATA_SIZE = 4 * 1024 * 1024
 STREAM_BUFFER = 1024 * 1024
+_DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
+    b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),  # type: ignore[dict-item]
+    b"BZh": lambda f: bz2.BZ2File(f),  # type: ignore[dict-item]
+    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # type: ignore[dict-item]
+    b"\x28\xb5\x2f\xfd": lambda f: zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True,
+                                                                               closefd=False),
+}
+
+
+class Reader(Protocol):
+    """A member's bytes, read front to back; ``size`` is what the tar header says."""
+
+    size: int
+
+    def read(self, n: int = -1) -> bytes: ...
+
+
+class Handle(Protocol):
+    """A kept member: its size, and a fresh reader of its bytes on each ``open()``."""
+
+    size: int
+
+    def open(self) -> Reader: ...
 
 
 @dataclass(frozen=True)
@@ -49,38 +77,40 @@ class Member:
     def name(self) -> str:
         return posixpath.basename(self.path)
 
-    @property
-    def is_metadata(self) -> bool:
-        return self.name in METADATA_NAMES or bool(_INSTANCE_MANIFEST.match(self.name))
-
-    @property
-    def is_blob(self) -> bool:
-        return bool(_BLOB.match(self.name))
-
 
 @dataclass
-class Archive(Generic[T]):
-    """What ``walk`` found: the sink's result per kept file, by path relative to the image root."""
+class Archive:
+    """What ``walk`` found: a handle per regular file, by path relative to the image root."""
 
-    files: dict[str, T] = field(default_factory=dict)
-    links: list[str] = field(default_factory=list)
+    files: dict[str, Handle] = field(default_factory=dict)
+    # Symbolic and hard links: path -> the path they point at, relative to the image root.
+    links: dict[str, str] = field(default_factory=dict)
+    compressed: bool = False
+
+    def resolve(self, path: str) -> str | None:
+        """The regular file ``path`` names, following links inside the archive; None if there is none.
+
+        skopeo writes a docker-archive's ``<id>/layer.tar`` as a link to ``<hex>.tar``. A link that
+        leads out of the archive, or round in a circle, names nothing.
+        """
+        for _hop in range(16):
+            if path in self.files:
+                return path
+            target = self.links.get(path)
+            if target is None:
+                return None
+            path = target
+        return None
+
+    def read_small(self, path: str) -> bytes:
+        """The whole content of a metadata member, refusing one larger than any real one."""
+        handle = self.files[path]
+        if handle.size > MAX_METADATA_SIZE:
+            raise DockerError(DKR1031, member=path, reason=f"metadata file larger than {MAX_METADATA_SIZE} bytes")
+        return handle.open().read()
 
 
-def normalise(name: str) -> str:
-    """A member name as a clean relative posix path; raises DKR1031 for absolute or escaping names."""
-    if name.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", name):
-        raise DockerError(DKR1031, member=name, reason="absolute path")
-    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
-    if ".." in parts:
-        raise DockerError(DKR1031, member=name, reason="path leads outside the image ('..')")
-    return "/".join(parts)
-
-
-def read_metadata(member: Member, stream: BinaryIO) -> bytes:
-    """Read a small metadata member whole, refusing one larger than any real one."""
-    if member.size > MAX_METADATA_SIZE:
-        raise DockerError(DKR1031, member=member.path, reason=f"metadata file larger than {MAX_METADATA_SIZE} bytes")
-    return stream.read()
+Spool = Callable[[Member, BinaryIO], Handle]
 
 
 class FileRange:
@@ -107,75 +137,141 @@ class FileRange:
         return data
 
 
-def _compressed(fileobj: BinaryIO) -> bool:
-    """True unless the file is a seekable, uncompressed tar (checked by magic bytes, not by name)."""
+@dataclass(frozen=True)
+class InPlace:
+    """A member of an uncompressed tar, left where it lies in the upload."""
+
+    fd: int
+    offset: int
+    size: int
+
+    def open(self) -> FileRange:
+        return FileRange(self.fd, self.offset, self.size)
+
+
+class _StrictTarInfo(tarfile.TarInfo):
+    """Remembers why tarfile stopped: only an end-of-archive block is a whole tar.
+
+    tarfile ends its iteration quietly on an empty read, a partial header or garbage after the first
+    member; each of those is a truncated or corrupt upload, which must not import.
+    """
+
+    @classmethod
+    def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        try:
+            return super().fromtarfile(tarfile_)
+        except tarfile.EOFHeaderError:
+            tarfile_.pulp_end = "end-of-archive"  # type: ignore[attr-defined]
+            raise
+        except (tarfile.EmptyHeaderError, tarfile.TruncatedHeaderError, tarfile.InvalidHeaderError) as exc:
+            tarfile_.pulp_end = str(exc) or type(exc).__name__  # type: ignore[attr-defined]
+            raise
+
+
+def normalise(name: str) -> str:
+    """A member name as a clean relative posix path; raises DKR1031 for absolute or escaping names."""
+    if name.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", name):
+        raise DockerError(DKR1031, member=name, reason="absolute path")
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if ".." in parts:
+        raise DockerError(DKR1031, member=name, reason="path leads outside the image ('..')")
+    return "/".join(parts)
+
+
+def compression(fileobj: BinaryIO) -> bytes | None:
+    """The magic bytes of the compression ``fileobj`` starts with, or None for a plain tar."""
+    start = fileobj.tell()
+    head = fileobj.read(6)
+    fileobj.seek(start)
+    return next((magic for magic in _DECOMPRESSORS if head.startswith(magic)), None)
+
+
+def _is_real_file(fileobj: BinaryIO) -> bool:
     try:
         fileobj.fileno()
-        start = fileobj.tell()
-        head = fileobj.read(6)
-        fileobj.seek(start)
-    except (OSError, AttributeError, io.UnsupportedOperation):
-        return True  # not a real file: read it as a stream
-    return head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"))
+    except (OSError, AttributeError):
+        return False
+    return True
 
 
-def walk(fileobj: BinaryIO, sink: Callable[[Member, BinaryIO], T], *, upload_size: int | None = None) -> Archive[T]:
-    """Read the tar in ``fileobj`` front to back; call ``sink`` for each metadata or blob-named file.
+@contextmanager
+def _tar(fileobj: BinaryIO, magic: bytes | None, in_place: bool) -> Iterator[tarfile.TarFile]:
+    if in_place:
+        with tarfile.open(fileobj=fileobj, mode="r:", tarinfo=_StrictTarInfo) as tar:
+            yield tar
+        return
+    with _DECOMPRESSORS[magic](fileobj) if magic else nullcontext(fileobj) as plain:
+        with tarfile.open(fileobj=plain, mode="r|", bufsize=STREAM_BUFFER, tarinfo=_StrictTarInfo) as tar:
+            yield tar
 
-    A compressed tar is decompressed as a stream; an uncompressed one is read in place: headers through
-    tarfile, member bytes as FileRange objects over the same file. Returns an Archive whose paths are
-    relative to the image root: a ``./`` prefix or one top folder holding everything is removed.
-    Raises DockerError DKR1030 when the input is not a whole tar, DKR1031 for an unsafe member.
+
+def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
+         on_member: Callable[[Member], None] | None = None) -> Archive:
+    """Index every regular file of the tar in ``fileobj`` (seekable, and kept open by the caller).
+
+    Members of an uncompressed tar in a real file become ``InPlace`` handles over ``fileobj``; those of
+    a compressed one (or of an in-memory one) go through ``spool`` as they stream past. ``on_member``
+    is called before each member (progress, cancellation). Paths are relative to the image root: a
+    ``./`` prefix or one top folder holding everything is removed. Raises DockerError DKR1030 when the
+    input is not a whole tar, DKR1031 for an unsafe member.
     """
-    found: dict[str, T] = {}
-    links: list[str] = []
-    seen: set[str] = set()
-    in_place = not _compressed(fileobj)
+    found: dict[str, Handle] = {}
+    links: dict[str, str] = {}
+    magic = compression(fileobj)
+    in_place = magic is None and _is_real_file(fileobj)
     try:
-        mode = "r:" if in_place else "r|*"
-        with tarfile.open(fileobj=fileobj, mode=mode, bufsize=STREAM_BUFFER) as tar:
+        with _tar(fileobj, magic, in_place) as tar:
             for info in tar:
                 path = normalise(info.name)
                 if info.isdir() or not path:
                     continue
                 if info.issym() or info.islnk():
-                    links.append(path)
+                    links[path] = _link_target(path, info)
                     continue
                 if not info.isreg() or info.issparse():
                     raise DockerError(DKR1031, member=info.name, reason="not a regular file (device, fifo or other)")
                 # tarfile's own data filter refuses what we may have missed (it knows more tar variants).
                 tarfile.data_filter(info, "/image")
-                if path in seen:
+                if path in found:
                     raise DockerError(DKR1031, member=info.name, reason="appears more than once in the tar")
-                seen.add(path)
-                end = info.offset_data + info.size if in_place else info.size
-                if upload_size is not None and end > upload_size:
-                    # Checked before any copy: a lying header must not make us write past the upload.
-                    raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, more than "
-                                                      f"the {upload_size}-byte upload holds (truncated or corrupt)")
+                if in_place and info.offset_data + info.size > upload_size:
+                    # Checked before anything reads it: a lying header must not send a copy past the upload.
+                    raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, but the "
+                                                      f"{upload_size}-byte upload ends before them (truncated)")
                 member = Member(path, info.size)
-                if not (member.is_metadata or member.is_blob):
-                    continue  # a stray file
+                if on_member is not None:
+                    on_member(member)
                 if in_place:
-                    stream: BinaryIO = FileRange(fileobj.fileno(), info.offset_data, info.size)  # type: ignore[assignment]
+                    found[path] = InPlace(fileobj.fileno(), info.offset_data, info.size)
                 else:
-                    stream = tar.extractfile(info)  # type: ignore[assignment]
-                found[path] = sink(member, stream)
+                    found[path] = spool(member, tar.extractfile(info))  # type: ignore[arg-type]
+            end = getattr(tar, "pulp_end", None)
     except DockerError:
         raise
     except tarfile.FilterError as exc:
         raise DockerError(DKR1031, member=getattr(exc, "tarinfo", None) and exc.tarinfo.name or "?",
                           reason=str(exc)) from None
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+    except (tarfile.TarError, EOFError, OSError, ValueError, zstandard.ZstdError) as exc:
         raise DockerError(DKR1030, reason=str(exc) or type(exc).__name__) from None
-    if not seen and not links:
+    if not found and not links:
         raise DockerError(DKR1030, reason="the archive holds no files")
-    prefix = _common_top_folder(list(seen) + links)
+    if end != "end-of-archive":
+        raise DockerError(DKR1030, reason=f"the tar stops without its end-of-archive block ({end}): truncated")
+    prefix = _common_top_folder([*found, *links])
     if prefix:
         cut = len(prefix) + 1
         found = {path[cut:]: value for path, value in found.items()}
-        links = [path[cut:] for path in links]
-    return Archive(found, links)
+        links = {path[cut:]: target[cut:] if target.startswith(prefix + "/") else "" for path, target in links.items()}
+    return Archive(found, links, not in_place)
+
+
+def _link_target(path: str, info: tarfile.TarInfo) -> str:
+    """Where a link points, as a path from the tar's root ('' when it leads outside)."""
+    target = info.linkname if info.islnk() else posixpath.join(posixpath.dirname(path), info.linkname)
+    if info.linkname.startswith("/"):
+        return ""
+    target = posixpath.normpath(target)
+    return "" if target.startswith("..") or target == "." else target
 
 
 def _common_top_folder(paths: list[str]) -> str:
@@ -184,3 +280,21 @@ def _common_top_folder(paths: list[str]) -> str:
     if len(tops) == 1 and all("/" in p for p in paths):
         return tops.pop()
     return ""
+
+
+class InMemory:
+    """A spooled member kept in memory: for tests and tools that read small tarballs without a store."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.size = len(data)
+
+    def open(self) -> io.BytesIO:
+        reader = io.BytesIO(self.data)
+        reader.size = self.size  # type: ignore[attr-defined]
+        return reader
+
+
+def spool_in_memory(member: Member, stream: BinaryIO) -> InMemory:
+    """A ``Spool`` that keeps members in memory (never used by the server)."""
+    return InMemory(stream.read())

@@ -17,7 +17,6 @@ again (``Published.refresh``), so deleting the old rows never hides content the 
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ import mongoengine as me
 from pymongo.errors import DuplicateKeyError
 
 from pulp_docker.common import constants
+from pulp_docker.common.references import REPOSITORY_NAME_MAX, is_repository_name
 from pulp_docker.plugins.models import Blob, Manifest, ManifestList, Tag
 from pulp_platform import errors
 from pulp_platform.models.content import now
@@ -38,11 +38,6 @@ log = logging.getLogger(__name__)
 TAG, MANIFEST, LIST, BLOB = "tag", "manifest", "list", "blob"
 _BATCH = 1000
 
-# The distribution reference grammar for repository names: lowercase path components joined by "/".
-_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-NAME_RE = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
-NAME_MAX = 255
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 
 
 class PublishedUnit(me.Document):
@@ -99,7 +94,7 @@ def is_protected(config: dict[str, Any]) -> bool:
 
 
 def valid_name(name: str) -> bool:
-    return isinstance(name, str) and len(name) <= NAME_MAX and bool(NAME_RE.match(name))
+    return is_repository_name(name)
 
 
 def check_name(repo_id: str, config: dict[str, Any]) -> str:
@@ -113,7 +108,7 @@ def check_name(repo_id: str, config: dict[str, Any]) -> str:
         raise errors.InvalidValue(
             constants.CONFIG_KEY_REPO_REGISTRY_ID,
             reason=f"{source} {name!r} is not a valid registry name: lowercase letters and digits, separated by "
-                   f"'.', '_', '__' or '-', in components joined by '/', at most {NAME_MAX} characters")
+                   f"'.', '_', '__' or '-', in components joined by '/', at most {REPOSITORY_NAME_MAX} characters")
     return name
 
 

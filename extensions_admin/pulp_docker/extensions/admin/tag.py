@@ -6,18 +6,15 @@ Pulp 2 sent a tag as an upload with no bytes: ``unit_type_id`` ``docker_tag``, u
 
 from __future__ import annotations
 
-import re
-
 import click
 
 from pulp_docker.common import constants
+from pulp_docker.common.references import is_sha256_digest
 from pulp_docker.extensions.admin.options import repo_id_option
 from pulp_platform.client import uploads
 from pulp_platform.client.context import ClientContext
 from pulp_platform.client.failures import ClientError, ExitCode
 from pulp_platform.client.upload_source import EmptySource
-
-DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 
 
 @click.command("tag", help="Create a tag, or move it, to point at a manifest in the repository.")
@@ -26,7 +23,7 @@ DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$")
 @click.option("--digest", required=True, help="Digest of the manifest, e.g. sha256:….")
 @click.pass_obj
 def tag(ctx: ClientContext, repo_id: str, tag_name: str, digest: str) -> None:
-    if not DIGEST.match(digest):
+    if not is_sha256_digest(digest):
         raise ClientError(f"--digest {digest!r} is not a digest like sha256:<hex>", ExitCode.USAGE)
     uploads.check_repository(ctx, repo_id)
     outcome = uploads.upload(ctx, repo_id, EmptySource(), constants.TAG_TYPE_ID,

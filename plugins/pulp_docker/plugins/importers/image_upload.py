@@ -1,8 +1,9 @@
-"""Import an uploaded image tarball: detect → parse → verify → store → tag, in one task.
+"""An uploaded file as an image source: a tarball of any kind, or a manifest on its own (JSON).
 
-The upload is read once, front to back. Each blob-named member is hashed while it is copied to a
-staged file beside the content store; nothing is saved until every manifest and blob checks out,
-and then blobs are renamed into place (never copied again), units saved and associated.
+A thin caller of the ingest path. The tarball is walked once, front to back: an uncompressed one is
+indexed in place (its members are copied into the store later, inside the kernel); a compressed one
+is decompressed once, each member spooled to the store's staging dir as it streams past, hashed as
+it is written, so the ingest commits those files without writing them again.
 """
 
 from __future__ import annotations
@@ -12,77 +13,81 @@ import time
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from pulp_docker.common import kinds, manifest
-from pulp_docker.common.image_source import ImageSource
-from pulp_docker.common.tarball import Archive, Member, read_metadata, walk
-from pulp_docker.plugins.importers.storing import Stored, store
-from pulp_docker.plugins.importers.tagging import apply_tag, check_name, tag_summary
-from pulp_docker.plugins.importers.verification import verify
+from pulp_docker.common import kinds
+from pulp_docker.common.manifest_file import ManifestFileSource, looks_like_json
+from pulp_docker.common.tarball import MAX_METADATA_SIZE, Member, walk
+from pulp_docker.plugins.ingest import REPORT_INTERVAL, ingest
+from pulp_docker.plugins.ingest.tags import check_name
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import StagedFile, Staging
 
-REPORT_INTERVAL = 0.5  # seconds
-
 
 def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[str, Any]:
-    """Import the image tarball at ``path`` into the conduit's repository; returns the upload report."""
+    """Import the image tarball (or manifest JSON) at ``path`` into the conduit's repository."""
     if tag is not None:
         check_name(tag)
     size = os.path.getsize(path)
-    with conduit.store.staging() as staging:
-        archive = read_tarball(conduit, path, size, staging)     # detect needs the archive's content
-        source = kinds.open_source(archive)                      # detect
-        top = manifest.parse(source.manifest, source.manifest_member)  # parse
-        plan = verify(source, top, conduit)                      # verify: raises before anything is saved
-        stored = store(plan, conduit, staging)                   # store
-    try:
-        applied = apply_tag(conduit, tag, stored.top) if tag else None  # tag
-    except BaseException:
-        stored.undo.rollback()  # an image asked for with a tag is not left behind without it
-        raise
+    with conduit.store.staging() as staging, open(path, "rb") as upload:
+        if size <= MAX_METADATA_SIZE and looks_like_json(upload.read(64)):
+            upload.seek(0)
+            source: Any = ManifestFileSource(upload.read())
+        else:
+            upload.seek(0)
+            archive = walk(upload, _spool(staging), upload_size=size, on_member=_member_progress(conduit, size))
+            source = kinds.open_source(archive)
+        report = ingest(source, conduit, staging, tag=tag)
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
-    return _report(source, stored, applied and tag_summary(applied))
+    return report
 
 
-def read_tarball(conduit: Conduit, path: Path, size: int, staging: Staging) -> Archive[bytes | StagedFile]:
-    """Walk the ``size``-byte tar once: keep metadata members in memory, stage blob members (hashed as stored)."""
-    done, last_report = 0, 0.0
+class Spooled:
+    """A member of a compressed tar, already written to the staging dir (hashed as it was written)."""
 
-    def sink(member: Member, stream: BinaryIO) -> bytes | StagedFile:
-        nonlocal done, last_report
-        # Each check is a database round trip: at most a few a second, however many small members.
-        if time.monotonic() - last_report > REPORT_INTERVAL:
-            last_report = time.monotonic()
+    def __init__(self, staged: StagedFile) -> None:
+        self.staged_file = staged
+        self.size = staged.size
+
+    def open(self) -> SpooledReader:
+        return SpooledReader(self.staged_file)
+
+
+class SpooledReader:
+    """Reads a spooled member; the content store recognises ``staged_file`` and commits it as it is."""
+
+    def __init__(self, staged: StagedFile) -> None:
+        self.staged_file = staged
+        self.size = staged.size
+        self._file: BinaryIO | None = None
+
+    def read(self, n: int = -1) -> bytes:
+        if self._file is None:
+            self._file = open(self.staged_file.path, "rb")  # noqa: SIM115 (closed by close())
+        return self._file.read(n)
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def _spool(staging: Staging):  # type: ignore[no-untyped-def]
+    def spool(member: Member, stream: BinaryIO) -> Spooled:
+        # The tar header's size bounds the copy, so a lying header cannot fill the disk.
+        return Spooled(staging.stage(stream, limit=member.size))
+
+    return spool
+
+
+def _member_progress(conduit: Conduit, size: int):  # type: ignore[no-untyped-def]
+    """Cancel checks and progress while walking, a few a second at most (each is a database round trip)."""
+    done, last = 0, 0.0
+
+    def on_member(member: Member) -> None:
+        nonlocal done, last
+        if time.monotonic() - last > REPORT_INTERVAL:
+            last = time.monotonic()
             conduit.check_canceled()
             conduit.set_progress({"docker_importer": {"state": "running", "member_bytes_read": done,
                                                       "bytes_total": size}})
-        if member.is_metadata:
-            kept: bytes | StagedFile = read_metadata(member, stream)
-        else:
-            # The tar header's size bounds the copy, so a lying header cannot fill the disk.
-            kept = staging.stage(stream, limit=member.size)
         done += member.size
-        return kept
 
-    with open(path, "rb") as raw:
-        return walk(raw, sink, upload_size=size)
-
-
-def _report(source: ImageSource, stored: Stored, tag: dict[str, Any] | None) -> dict[str, Any]:
-    top = stored.top
-    details = {
-        "unit": {"type_id": top.type_id, "unit_key": top.unit_key, "metadata": top.metadata()},
-        "kind": source.kind,
-        "transport_version": source.version,
-        "blobs_imported": stored.blobs_imported,
-        "blobs_present": stored.blobs_present,
-        "manifests": [m.digest for m in stored.instances],
-        "tag": tag,
-    }
-    summary = {
-        "manifest_digest": top.digest,
-        "blobs_imported": len(stored.blobs_imported),
-        "blobs_present": len(stored.blobs_present),
-        "tag": tag["name"] if tag else None,
-    }
-    return {"success_flag": True, "summary": summary, "details": details}
+    return on_member

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1038, DockerError
 from pulp_docker.plugins.importers.image_upload import import_image
-from pulp_docker.plugins.importers.tagging import tag_from_upload, tag_summary
+from pulp_docker.plugins.ingest.tags import tag_from_upload, tag_summary
 from pulp_platform.plugin_api import Conduit, Importer
 
 

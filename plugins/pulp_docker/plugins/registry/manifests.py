@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
-from pulp_docker.plugins.publication import TAG_RE
+from pulp_docker.common.references import is_tag
 from pulp_docker.plugins.registry import negotiation
 from pulp_docker.plugins.registry.base import content_store, resolve
 from pulp_docker.plugins.registry.errors import ManifestUnknown, registry_view
@@ -28,7 +28,7 @@ def get_manifest(request: Request) -> Response:
     reference = request.path_params["reference"]
     if ":" in reference:
         row = published.manifest(check_digest(reference))
-    elif TAG_RE.match(reference):
+    elif is_tag(reference):
         rows = published.tag(reference)
         if not rows:
             raise ManifestUnknown({"name": published.name, "tag": reference})

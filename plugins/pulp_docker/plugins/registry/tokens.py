@@ -7,7 +7,6 @@ inserts, so two processes starting at once agree on one secret.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -17,6 +16,8 @@ import time
 from functools import cache
 from typing import Any
 
+from pulp_docker.common.references import b64url_decode as _unb64
+from pulp_docker.common.references import b64url_encode as _b64
 from pulp_platform import db
 
 SECRETS_COLLECTION = "docker_registry_secrets"
@@ -27,14 +28,6 @@ _HEADER = {"alg": "HS256", "typ": "JWT"}
 
 class InvalidToken(ValueError):
     """A token that is malformed, wrongly signed or expired."""
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @cache

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from typing import Any
 
 from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1010, DKR1019, DKR1039, DockerError
+from pulp_docker.common.references import is_tag
 from pulp_docker.plugins.models import Manifest, ManifestList, Tag
 from pulp_platform.models.content import ContentUnit
 from pulp_platform.plugin_api import Conduit
 
-# The tag grammar of the distribution spec.
-TAG_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+
+@dataclass(frozen=True)
+class TagChange:
+    """A tag applied: the stored tag, where it pointed before (None: it is new), and whether it was associated."""
+
+    tag: Tag
+    previous_digest: str | None
+    created_association: bool
 
 
 def check_name(name: Any) -> str:
-    if not isinstance(name, str) or not TAG_NAME.match(name):
+    """``name`` if it is a valid tag, else DockerError DKR1039."""
+    if not is_tag(name):
         raise DockerError(DKR1039, name=repr(name))
     return name
 
 
-def apply_tag(conduit: Conduit, name: str, target: ContentUnit) -> Tag:
+def apply_tag(conduit: Conduit, name: str, target: ContentUnit) -> TagChange:
     """Point ``name`` at ``target`` (a Manifest or ManifestList) in the conduit's repository."""
     is_list = isinstance(target, ManifestList)
     tag = Tag(
@@ -31,9 +39,19 @@ def apply_tag(conduit: Conduit, name: str, target: ContentUnit) -> Tag:
         manifest_type=constants.MANIFEST_TYPE_LIST if is_list else constants.MANIFEST_TYPE_IMAGE,
         manifest_digest=target.digest,
     )
+    previous = conduit.units(Tag, name=tag.name, schema_version=tag.schema_version,
+                             manifest_type=tag.manifest_type).first()
     stored, _created = conduit.save_unit(tag, update=True)
-    conduit.associate(stored)
-    return stored
+    associated = conduit.associate(stored)
+    return TagChange(stored, previous.manifest_digest if previous is not None else None, associated)
+
+
+def restore_tag(conduit: Conduit, change: TagChange) -> None:
+    """Put a moved tag back where it pointed before ``change`` (a new tag is simply unassociated)."""
+    if change.previous_digest is not None and change.previous_digest != change.tag.manifest_digest:
+        old = Tag(name=change.tag.name, repo_id=change.tag.repo_id, schema_version=change.tag.schema_version,
+                  manifest_type=change.tag.manifest_type, manifest_digest=change.previous_digest)
+        conduit.save_unit(old, update=True)
 
 
 def tag_from_upload(conduit: Conduit, unit_key: dict[str, Any], metadata: dict[str, Any]) -> Tag:
@@ -50,7 +68,7 @@ def tag_from_upload(conduit: Conduit, unit_key: dict[str, Any], metadata: dict[s
         target = conduit.units(ManifestList, digest=digest).first()
     if target is None:
         raise DockerError(DKR1010, digest=digest, repo_id=conduit.repo_id)
-    return apply_tag(conduit, name, target)
+    return apply_tag(conduit, name, target).tag
 
 
 def tag_summary(tag: Tag) -> dict[str, Any]:

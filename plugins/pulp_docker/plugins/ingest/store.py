@@ -1,0 +1,122 @@
+"""Store a verified plan: content files, then units, then associations, then tags; all or nothing.
+
+The order makes a crash at any point harmless: a file without a unit is an orphan file that orphan
+clean-up removes, a unit without an association is an orphan unit, and the repository only ever
+shows a manifest once every blob and instance it needs is associated.
+
+A failure part-way takes back what this import made visible (its associations, and the tags it
+created or moved) and nothing else. Files and units stay: another import, into another repository,
+may have found them in place a moment ago and be about to associate them, and it cannot be told
+apart from nobody. Orphan removal, with its age guard, takes them once nothing holds them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList, sha256_digest
+from pulp_docker.plugins.ingest.tags import TagChange, apply_tag, restore_tag
+from pulp_docker.plugins.ingest.verify import ManifestToStore, Plan
+from pulp_docker.plugins.models import Blob, Manifest, ManifestList
+from pulp_platform.models.content import ContentUnit
+from pulp_platform.plugin_api import Conduit
+from pulp_platform.storage import Staging
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stored:
+    """What a store step did, for the task's report."""
+
+    tops: list[ContentUnit] = field(default_factory=list)
+    instances: list[ContentUnit] = field(default_factory=list)
+    blobs_imported: list[str] = field(default_factory=list)
+    blobs_present: list[str] = field(default_factory=list)
+    tags: list[TagChange] = field(default_factory=list)
+
+
+class Undo:
+    """What this import made visible in the repository, so that a failure part-way can take it back."""
+
+    def __init__(self, conduit: Conduit) -> None:
+        self.conduit = conduit
+        self.associated: list[ContentUnit] = []
+        self.tags: list[TagChange] = []
+
+    def rollback(self) -> None:
+        """Restore moved tags, then remove this import's associations, newest first.
+
+        Files and units are left for orphan removal (see the module docstring). Each step is tried
+        even when an earlier one fails, so one database hiccup does not leave the rest visible.
+        """
+        for change in reversed(self.tags):
+            self._try(restore_tag, self.conduit, change)
+        for unit in reversed(self.associated):
+            self._try(self.conduit.unassociate, unit)
+
+    @staticmethod
+    def _try(step, *args) -> None:  # type: ignore[no-untyped-def]
+        try:
+            step(*args)
+        except Exception:
+            log.exception("undoing part of a failed import failed; orphan removal will clean up")
+
+
+def store(plan: Plan, conduit: Conduit, staging: Staging, tags: list[tuple[str, int]]) -> Stored:
+    """Commit the plan's files, save and associate its units, and apply ``tags`` (name, index of a top).
+
+    Raises whatever failed, after undoing what this import made visible.
+    """
+    undo = Undo(conduit)
+    stored = Stored()
+    try:
+        for blob in plan.blobs:
+            if blob.staged is not None:
+                staging.commit(blob.staged)
+            unit = _save(conduit, Blob(digest=blob.digest, size=blob.size,
+                                       storage_path=conduit.store.relative_path(blob.digest)))
+            (stored.blobs_imported if _associate(conduit, undo, unit) else stored.blobs_present).append(blob.digest)
+        stored.instances = [_store_manifest(conduit, staging, undo, m) for m in plan.instances]
+        stored.tops = [_store_manifest(conduit, staging, undo, m) for m in plan.tops]
+        for name, index in tags:
+            change = apply_tag(conduit, name, stored.tops[index])
+            undo.tags.append(change)
+            if change.created_association:
+                undo.associated.append(change.tag)
+            stored.tags.append(change)
+    except BaseException:
+        log.exception("storing the image failed; undoing what this import made visible")
+        undo.rollback()
+        raise
+    return stored
+
+
+def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: ManifestToStore) -> ContentUnit:
+    # Stored under the sha256 of its exact bytes; for signed schema 1 that differs from the unit digest.
+    file_digest = sha256_digest(item.data)
+    staging.commit(staging.stage_bytes(item.data))
+    path = conduit.store.relative_path(file_digest)
+    parsed = item.parsed
+    unit: ContentUnit
+    if isinstance(parsed, ParsedManifestList):
+        unit = ManifestList.from_parsed(parsed, path)
+    else:
+        assert isinstance(parsed, ParsedManifest)
+        unit = Manifest.from_parsed(parsed, path)
+    unit = _save(conduit, unit)
+    _associate(conduit, undo, unit)
+    return unit
+
+
+def _save(conduit: Conduit, unit: ContentUnit) -> ContentUnit:
+    saved, _created = conduit.save_unit(unit)
+    return saved
+
+
+def _associate(conduit: Conduit, undo: Undo, unit: ContentUnit) -> bool:
+    if conduit.associate(unit):
+        undo.associated.append(unit)
+        return True
+    return False
