@@ -41,9 +41,9 @@ def apply_tag(conduit: Conduit, name: str, target: ContentUnit) -> TagChange:
     )
     previous = conduit.units(Tag, name=tag.name, schema_version=tag.schema_version,
                              manifest_type=tag.manifest_type).first()
+    previous_digest = previous.manifest_digest if previous is not None else None
     stored, _created = conduit.save_unit(tag, update=True)
-    associated = conduit.associate(stored)
-    return TagChange(stored, previous.manifest_digest if previous is not None else None, associated)
+    return TagChange(stored, previous_digest, conduit.associate(stored))
 
 
 def restore_tag(conduit: Conduit, change: TagChange) -> None:
