@@ -369,3 +369,34 @@ def test_ctrl_c_while_the_import_waits_then_resume_finishes_it(start_pulp_server
     assert f"Manifest {DIGEST} imported into repository waiting" in out
     assert f"Tag t -> {DIGEST}" in out
     assert admin.records == [] and server_uploads(server) == set()
+
+
+def test_upload_of_a_docker_save_applies_its_repotags(admin: Admin, repo_id, assert_nothing_left):
+    out = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                   str(DATA / "docker-archive.tar"))
+    digest = re.search(r"^Manifest (sha256:[0-9a-f]{64}) imported", out, re.M).group(1)
+    assert f"Tag 1.0 -> {digest}" in out
+    assert tag_units(admin, repo_id) == {"1.0": digest}
+    assert_nothing_left()
+
+
+def test_upload_of_a_manifest_list_json_as_pulp_2_did(admin: Admin, repo_id, tmp_path, assert_nothing_left):
+    """``-f list.json``: a list whose manifests the repository holds imports; one naming others is refused."""
+    image = tmp_path / "multi"
+    list_digest = imagegen.make_image(image, 32 * 1024, platforms=["linux/amd64", "linux/arm64"])
+    admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id,
+             "-f", str(imagegen.tar_dir(image, tmp_path / "multi.tar")))
+    listing = tmp_path / "list.json"
+    listing.write_bytes((image / "manifest.json").read_bytes())
+    out = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(listing),
+                   "--tag", "multi")
+    assert f"Manifest list {list_digest} imported into repository {repo_id}" in out
+    assert tag_units(admin, repo_id) == {"multi": list_digest}
+    other = f"{repo_id}-empty"
+    admin.ok("docker", "repo", "create", "--repo-id", other)
+    failed = admin.run("docker", "repo", "uploads", "upload", "--repo-id", other, "-f", str(listing))
+    assert failed.returncode != 0
+    assert "DKR1040" in failed.stderr or "DKR1037" in failed.stderr
+    missing = json.loads(listing.read_bytes())["manifests"][0]["digest"]
+    assert missing in failed.stderr
+    assert_nothing_left()

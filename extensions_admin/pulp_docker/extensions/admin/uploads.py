@@ -1,7 +1,9 @@
-"""``docker repo uploads upload|list|resume|cancel``: image tarballs and skopeo directories into a repository.
+"""``docker repo uploads upload|list|resume|cancel``: image tarballs, manifests and skopeo directories.
 
-An upload is sent as ``docker_manifest``; the server decides from the content whether it holds an
-image or a manifest list. ``--tag NAME`` travels in ``unit_metadata`` as ``{"tag": NAME}``.
+An upload is sent as ``docker_manifest``; the server decides from the content what it holds (a skopeo
+dir, docker-archive or OCI layout tarball, plain or compressed, or a manifest list as JSON).
+``--tag NAME`` travels in ``unit_metadata`` as ``{"tag": NAME}``; without it the names the archive
+carries become tags.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pulp_platform.client.upload_source import Source, open_source
 from pulp_platform.client.upload_state import UploadRecord
 
 RESUME_COMMAND = "pulp-admin docker repo uploads resume"
-TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tzst")
 
 
 def sources_in_dir(directory: Path) -> list[Path]:
@@ -37,8 +39,8 @@ def sources_in_dir(directory: Path) -> list[Path]:
                    if (p.is_file() and p.name.endswith(TARBALL_SUFFIXES))
                    or (p.is_dir() and (p / "manifest.json").is_file()))
     if not found:
-        raise ClientError(f"no image tarballs (*.tar, *.tar.gz, *.tgz) or image directories in {directory}",
-                          ExitCode.DATA)
+        raise ClientError(f"no image tarballs ({', '.join('*' + s for s in TARBALL_SUFFIXES)}) or image "
+                          f"directories in {directory}", ExitCode.DATA)
     return found
 
 
@@ -58,9 +60,13 @@ def outcome_json(outcome: uploads.UploadOutcome) -> dict[str, Any]:
         "state": task.get("state"),
         "unit": unit or None,
         "manifest_digest": (unit.get("unit_key") or {}).get("digest"),
+        "kind": details.get("kind"),
+        "images": details.get("images"),
+        "manifests": details.get("manifests"),
         "blobs_imported": details.get("blobs_imported"),
         "blobs_present": details.get("blobs_present"),
         "tag": details.get("tag"),
+        "tags": details.get("tags"),
     }
 
 
@@ -68,8 +74,10 @@ def print_outcome(outcome: uploads.UploadOutcome, verbose: bool) -> None:
     """The outcome in a few lines a person reads: manifest, blobs, tag."""
     result = outcome_json(outcome)
     unit = result["unit"] or {}
-    kind = {constants.MANIFEST_LIST_TYPE_ID: "Manifest list"}.get(unit.get("type_id"), "Manifest")
-    click.echo(f"{kind} {result['manifest_digest'] or '(unknown)'} imported into repository {result['repo_id']}")
+    images = result["images"] or [{"digest": result["manifest_digest"], "type_id": unit.get("type_id")}]
+    for image in images:
+        kind = {constants.MANIFEST_LIST_TYPE_ID: "Manifest list"}.get(image.get("type_id"), "Manifest")
+        click.echo(f"{kind} {image.get('digest') or '(unknown)'} imported into repository {result['repo_id']}")
     imported, present = result["blobs_imported"], result["blobs_present"]
     if imported is not None or present is not None:
         click.echo(f"Blobs imported: {len(imported or [])}, already present: {len(present or [])}")
@@ -78,8 +86,7 @@ def print_outcome(outcome: uploads.UploadOutcome, verbose: bool) -> None:
                 click.echo(f"  imported {digest}")
             for digest in present or []:
                 click.echo(f"  present  {digest}")
-    tag = result["tag"]
-    if tag:
+    for tag in result["tags"] or ([result["tag"]] if result["tag"] else []):
         click.echo(f"Tag {tag.get('name')} -> {tag.get('manifest_digest')}")
 
 
@@ -92,13 +99,16 @@ def uploads_group() -> None:
     pass
 
 
-@uploads_group.command("upload", help="Upload skopeo-dir tarballs or directories as images into a repository.")
+@uploads_group.command("upload", help="Upload images into a repository: docker save, podman save, oci-archive, "
+                                      "tarred skopeo dir: or oci: (plain, gzip, bzip2, xz or zstd), a skopeo dir "
+                                      "itself, or a manifest list as JSON.")
 @repo_id_option
 @click.option("-f", "--file", "files", multiple=True, type=click.Path(),
-              help="Image tarball (a tarred `skopeo copy … dir:`) or such a directory itself; repeatable.")
+              help="Image tarball of any kind, a manifest list JSON file, or a skopeo dir itself; repeatable.")
 @click.option("-d", "--dir", "dirs", multiple=True, type=click.Path(),
               help="A directory of image tarballs/directories, or one image directory; repeatable.")
-@click.option("--tag", "tag_name", help="Tag the uploaded manifest with this name (created or moved).")
+@click.option("--tag", "tag_name", help="Tag the uploaded image with this name (created or moved); without it, "
+                                        "the names the archive carries become tags.")
 @click.option("-v", "--verbose", is_flag=True, help="Print each step and every blob digest.")
 @json_option
 @click.pass_obj
