@@ -9,14 +9,14 @@ it is written, so the ingest commits those files without writing them again.
 from __future__ import annotations
 
 import os
-import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from pulp_docker.common import kinds
 from pulp_docker.common.manifest_file import ManifestFileSource, looks_like_json
 from pulp_docker.common.tarball import MAX_METADATA_SIZE, Member, walk
-from pulp_docker.plugins.ingest import REPORT_INTERVAL, ingest
+from pulp_docker.plugins.ingest import ingest, throttled_progress
 from pulp_docker.plugins.ingest.tags import check_name
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import StagedFile, Staging
@@ -77,17 +77,8 @@ def _spool(staging: Staging):  # type: ignore[no-untyped-def]
     return spool
 
 
-def _member_progress(conduit: Conduit, size: int):  # type: ignore[no-untyped-def]
-    """Cancel checks and progress while walking, a few a second at most (each is a database round trip)."""
-    done, last = 0, 0.0
-
-    def on_member(member: Member) -> None:
-        nonlocal done, last
-        if time.monotonic() - last > REPORT_INTERVAL:
-            last = time.monotonic()
-            conduit.check_canceled()
-            conduit.set_progress({"docker_importer": {"state": "running", "member_bytes_read": done,
-                                                      "bytes_total": size}})
-        done += member.size
-
-    return on_member
+def _member_progress(conduit: Conduit, size: int) -> Callable[[Member], None]:
+    """Cancel checks and progress while the tar is walked."""
+    advance = throttled_progress(conduit, lambda done: {"docker_importer": {
+        "state": "running", "member_bytes_read": done, "bytes_total": size}})
+    return lambda member: advance(member.size)

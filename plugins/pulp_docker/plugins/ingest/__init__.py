@@ -10,6 +10,7 @@ one DockerError listing every problem, having made nothing visible.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pulp_docker.common.error_codes import DKR1041, DockerError
@@ -57,19 +58,25 @@ def _tags_to_apply(plan: Plan, tag: str | None) -> list[tuple[str, int]]:
     return [(tag, 0)]
 
 
-def _progress(conduit: Conduit):  # type: ignore[no-untyped-def]
-    """A callback for each staged blob: cancel checks and progress reports, a few a second at most."""
+def throttled_progress(conduit: Conduit, report: Callable[[int], dict[str, Any]]) -> Callable[[int], None]:
+    """A callback counting bytes done that checks for cancellation and reports progress (``report(done)``)
+    a few times a second at most: each check and report is a database round trip."""
     done, last = 0, 0.0
 
-    def staged(size: int) -> None:
+    def advance(size: int) -> None:
         nonlocal done, last
-        done += size
         if time.monotonic() - last > REPORT_INTERVAL:
             last = time.monotonic()
             conduit.check_canceled()
-            conduit.set_progress({"docker_importer": {"state": "verifying", "blob_bytes_staged": done}})
+            conduit.set_progress(report(done))
+        done += size
 
-    return staged
+    return advance
+
+
+def _progress(conduit: Conduit) -> Callable[[int], None]:
+    return throttled_progress(conduit, lambda done: {"docker_importer": {"state": "verifying",
+                                                                          "blob_bytes_staged": done}})
 
 
 def _report(source: ImageSource, plan: Plan, stored: Stored, tag: str | None) -> dict[str, Any]:

@@ -133,23 +133,23 @@ def _blobs(source: ImageSource, images: list[ParsedManifest], conduit: Conduit, 
         for blob in parsed.blobs:
             if not blob.foreign:
                 needed.setdefault(blob.digest, blob)
-    readers = {digest: source.get_blob(digest) for digest in needed}
-    missing = [digest for digest, reader in readers.items() if reader is None]
-    held = {b.digest for b in conduit.units(Blob, digest__in=missing)} if missing else set()
-    approved = []
+    approved, missing = [], []
     for digest, blob in needed.items():
-        reader = readers[digest]
+        reader = source.get_blob(digest)  # one at a time: a remote source opens a connection per blob
         if reader is None:
-            if digest in held and conduit.store.exists(digest):
-                approved.append(BlobToStore(digest, conduit.store.size(digest), None))
-            else:
-                problems.append(DockerError(DKR1018, layer=digest, repo_id=conduit.repo_id))
+            missing.append(digest)
             continue
         staged = _stage(reader, blob, staging, problems)
         if staged is not None:
             approved.append(BlobToStore(digest, staged.size, staged))
             if progress is not None:
                 progress(staged.size)
+    held = {b.digest for b in conduit.units(Blob, digest__in=missing)} if missing else set()
+    for digest in missing:
+        if digest in held and conduit.store.exists(digest):
+            approved.append(BlobToStore(digest, conduit.store.size(digest), None))
+        else:
+            problems.append(DockerError(DKR1018, layer=digest, repo_id=conduit.repo_id))
     return approved
 
 
