@@ -1,7 +1,8 @@
-"""An uploaded manifest on its own: Pulp 2's manifest-list upload (``-f list.json``).
+"""A manifest on its own: Pulp 2's manifest-list upload (``-f list.json``), and a registry manifest PUT.
 
-The file is a manifest list or OCI index (or an image manifest) whose instances and blobs the
-repository already holds; the source offers nothing but the manifest's bytes.
+The manifest is a list or index (or an image manifest) whose instances and blobs the repository
+already holds; the source offers nothing but the manifest's bytes and, for a PUT, the media type the
+client declared.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ class ManifestFileSource:
     data: bytes
     where: str = "the uploaded manifest"
     kind: str = KIND
+    media_type: str | None = None
 
     def top_manifests(self) -> list[TopManifest]:
-        return [TopManifest(self.data, self.where)]
+        return [TopManifest(self.data, self.where, self.media_type)]
 
     def get_manifest(self, digest: str) -> bytes | None:
         return None

@@ -14,7 +14,17 @@ from contextlib import closing, nullcontext
 from dataclasses import dataclass, field
 
 from pulp_docker.common import manifest as manifests
-from pulp_docker.common.error_codes import DKR1017, DKR1018, DKR1036, DKR1037, DKR1039, DKR1042, DockerError, combine
+from pulp_docker.common.error_codes import (
+    DKR1017,
+    DKR1018,
+    DKR1035,
+    DKR1036,
+    DKR1037,
+    DKR1039,
+    DKR1042,
+    DockerError,
+    combine,
+)
 from pulp_docker.common.image_source import BlobReader, ImageSource, TopManifest
 from pulp_docker.common.manifest import Descriptor, ParsedManifest, ParsedManifestList
 from pulp_docker.common.references import is_tag
@@ -79,6 +89,10 @@ def _top(top: TopManifest, problems: list[DockerError]) -> ParsedManifest | Pars
         parsed = manifests.parse(top.data, top.where)
     except DockerError as exc:
         problems.append(exc)
+        return None
+    if top.media_type is not None and top.media_type != parsed.media_type:
+        problems.append(DockerError(DKR1035, media_type=f"{top.media_type} (declared; the content is "
+                                                        f"{parsed.media_type})", member=top.where))
         return None
     claimed_digest = top.digest if top.digest is not None else parsed.digest
     claimed_size = top.size if top.size is not None else len(top.data)
