@@ -40,6 +40,8 @@ class Settings:
     # A worker whose heartbeat is older than this is dead: its running tasks are failed.
     worker_timeout: float = 30.0
     log_level: str = "INFO"
+    # Registry blob upload sessions untouched this long (seconds) are purged with their files.
+    push_session_ttl: float = 86400.0
     # WiredTiger cache of the embedded SecantusDB (its own default, 1G, lets it grow past the whole
     # server's memory budget); a real MongoDB is sized by its own configuration.
     embedded_db_cache: str = "64M"

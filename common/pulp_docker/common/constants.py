@@ -20,6 +20,8 @@ MANIFEST_TYPE_LIST = "list"
 # Distributor config keys.
 CONFIG_KEY_REPO_REGISTRY_ID = "repo-registry-id"
 CONFIG_KEY_PROTECTED = "protected"
+# Whether registry clients may delete manifests, tags and blobs (default true).
+CONFIG_KEY_ALLOW_DELETE = "allow-delete"
 
 # Where the optional tag name goes in an import_upload body's unit_metadata.
 UPLOAD_TAG_KEY = "tag"

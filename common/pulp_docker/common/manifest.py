@@ -49,6 +49,10 @@ class ParsedManifest:
     size: int
     config: Descriptor | None
     layers: list[Descriptor]
+    # OCI 1.1: the manifest this one refers to (a signature, an SBOM), and what kind of artifact it is.
+    subject: str | None = None
+    artifact_type: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def blobs(self) -> list[Descriptor]:
@@ -78,6 +82,9 @@ class ParsedManifestList:
     schema_version: int
     size: int
     manifests: list[PlatformManifest] = field(default_factory=list)
+    subject: str | None = None
+    artifact_type: str | None = None
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def amd64(self) -> PlatformManifest | None:
@@ -179,14 +186,31 @@ def _parse_schema2(data: bytes, doc: dict[str, Any], media_type: str, member: st
     _validate(doc, schemas.IMAGE_MANIFEST, member)
     config = _descriptor(doc["config"], member)
     layers = [_descriptor(raw, member) for raw in doc["layers"]]
-    allowed_config = {mt.DOCKER_CONFIG} if media_type == mt.DOCKER_MANIFEST_V2 else None
-    if allowed_config and config.media_type not in allowed_config:
-        raise DockerError(DKR1035, media_type=config.media_type, member=f"{member} config")
-    allowed_layers = mt.DOCKER_LAYERS if media_type == mt.DOCKER_MANIFEST_V2 else mt.OCI_LAYERS | mt.DOCKER_LAYERS
-    for layer in layers:
-        if layer.media_type not in allowed_layers:
-            raise DockerError(DKR1035, media_type=layer.media_type, member=f"{member} layer {layer.digest}")
-    return ParsedManifest(sha256_digest(data), media_type, 2, len(data), config, layers)
+    if media_type == mt.DOCKER_MANIFEST_V2:
+        # Docker's schema 2 names its config and layer types; OCI manifests may carry any artifact.
+        if config.media_type != mt.DOCKER_CONFIG:
+            raise DockerError(DKR1035, media_type=config.media_type, member=f"{member} config")
+        for layer in layers:
+            if layer.media_type not in mt.DOCKER_LAYERS:
+                raise DockerError(DKR1035, media_type=layer.media_type, member=f"{member} layer {layer.digest}")
+    subject = _subject(doc, member)
+    artifact_type = doc.get("artifactType") or (config.media_type if media_type == mt.OCI_MANIFEST else None)
+    return ParsedManifest(sha256_digest(data), media_type, 2, len(data), config, layers, subject, artifact_type,
+                          _annotations(doc))
+
+
+def _subject(doc: dict[str, Any], member: str) -> str | None:
+    raw = doc.get("subject")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or not isinstance(raw.get("digest"), str):
+        raise DockerError(DKR1034, member=member, reason="subject is not a descriptor")
+    return _check_sha256(raw["digest"], member)
+
+
+def _annotations(doc: dict[str, Any]) -> dict[str, str]:
+    raw = doc.get("annotations")
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def _parse_schema1(data: bytes, doc: dict[str, Any], media_type: str, member: str) -> ParsedManifest:
@@ -206,4 +230,5 @@ def _parse_list(data: bytes, doc: dict[str, Any], media_type: str, member: str) 
         platform = raw.get("platform") or {}
         manifests.append(PlatformManifest(_check_sha256(raw["digest"], member), raw["size"], kind,
                                           platform.get("os"), platform.get("architecture"), platform.get("variant")))
-    return ParsedManifestList(sha256_digest(data), media_type, 2, len(data), manifests)
+    return ParsedManifestList(sha256_digest(data), media_type, 2, len(data), manifests, _subject(doc, member),
+                              doc.get("artifactType"), _annotations(doc))

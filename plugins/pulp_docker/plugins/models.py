@@ -59,6 +59,10 @@ class Manifest(_Published, ContentUnit):
     fs_layers = me.ListField(me.EmbeddedDocumentField(FSLayer))
     config_layer = me.StringField()
     size = me.IntField()
+    # OCI 1.1 referrers: the manifest this one refers to, its artifact type, its annotations.
+    subject = me.StringField()
+    artifact_type = me.StringField()
+    annotations = me.DictField()
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": f"units_{constants.MANIFEST_TYPE_ID}",
@@ -75,6 +79,9 @@ class Manifest(_Published, ContentUnit):
             config_layer=parsed.config.digest if parsed.config else None,
             size=parsed.size,
             storage_path=storage_path,
+            subject=parsed.subject,
+            artifact_type=parsed.artifact_type,
+            annotations=parsed.annotations,
         )
 
 
@@ -100,6 +107,9 @@ class ManifestList(_Published, ContentUnit):
     amd64_digest = me.StringField()
     amd64_schema_version = me.IntField()
     size = me.IntField()
+    subject = me.StringField()
+    artifact_type = me.StringField()
+    annotations = me.DictField()
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": f"units_{constants.MANIFEST_LIST_TYPE_ID}",
@@ -119,6 +129,9 @@ class ManifestList(_Published, ContentUnit):
             amd64_schema_version=2 if amd64 else None,
             size=parsed.size,
             storage_path=storage_path,
+            subject=parsed.subject,
+            artifact_type=parsed.artifact_type,
+            annotations=parsed.annotations,
         )
 
 

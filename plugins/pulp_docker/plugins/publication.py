@@ -17,6 +17,7 @@ again (``Published.refresh``), so deleting the old rows never hides content the 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from pulp_docker.common import constants
 from pulp_docker.common.references import REPOSITORY_NAME_MAX, is_repository_name
 from pulp_docker.plugins.models import Blob, Manifest, ManifestList, Tag
 from pulp_platform import errors
-from pulp_platform.models.content import now
+from pulp_platform.models.content import ContentUnit, now
 from pulp_platform.plugin_api import Conduit
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,15 @@ class PublishedUnit(me.Document):
     # Tags: "image" or "list". Lists: their instances [{digest, media_type, os, arch, variant}].
     manifest_type = me.StringField()
     instances = me.ListField(me.DictField())
+    # Manifests and lists: the referrers API's fields (OCI 1.1).
+    subject = me.StringField()
+    artifact_type = me.StringField()
+    annotations = me.DictField()
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": "docker_published_units",
         "indexes": [{"fields": ["publication_id", "kind", "key"]}, {"fields": ["repo_id", "publication_id"]},
-                    {"fields": ["digest"]}],
+                    {"fields": ["digest"]}, {"fields": ["publication_id", "subject"]}],
     }
 
 
@@ -112,11 +117,20 @@ def check_name(repo_id: str, config: dict[str, Any]) -> str:
     return name
 
 
+def deletes_allowed(config: dict[str, Any]) -> bool:
+    """``allow-delete`` as a bool (default true): whether registry clients may delete from the repository."""
+    value = config.get(constants.CONFIG_KEY_ALLOW_DELETE, True)
+    if isinstance(value, str):
+        return value.strip().lower() != "false"
+    return bool(value)
+
+
 def check_protected(config: dict[str, Any]) -> None:
     """InvalidValue unless ``protected`` is absent, a bool, or the string "true"/"false"."""
-    value = config.get(constants.CONFIG_KEY_PROTECTED, False)
-    if not isinstance(value, bool) and str(value).strip().lower() not in ("true", "false"):
-        raise errors.InvalidValue(constants.CONFIG_KEY_PROTECTED, reason="must be true or false")
+    for key in (constants.CONFIG_KEY_PROTECTED, constants.CONFIG_KEY_ALLOW_DELETE):
+        value = config.get(key, False)
+        if not isinstance(value, bool) and str(value).strip().lower() not in ("true", "false"):
+            raise errors.InvalidValue(key, reason="must be true or false")
 
 
 def validate_config(repo_id: str, config: dict[str, Any], distributor_type_id: str) -> None:
@@ -143,34 +157,48 @@ def _name_owner(name: str, repo_id: str, distributor_type_id: str) -> str | None
 
 
 # -- publishing -------------------------------------------------------------------------------------
+def _manifest_row(m: Manifest) -> dict[str, Any]:
+    return {"kind": MANIFEST, "key": m.digest, "digest": m.digest, "media_type": m.media_type, "size": m.size,
+            "storage_path": m.storage_path, "schema_version": m.schema_version,
+            "subject": m.subject, "artifact_type": m.artifact_type, "annotations": m.annotations or None}
+
+
+def _list_row(ml: ManifestList) -> dict[str, Any]:
+    instances = [{"digest": i.digest, "media_type": i.media_type, "os": i.os, "arch": i.arch,
+                  "variant": i.variant} for i in ml.manifests]
+    return {"kind": LIST, "key": ml.digest, "digest": ml.digest, "media_type": ml.media_type, "size": ml.size,
+            "storage_path": ml.storage_path, "schema_version": ml.schema_version, "instances": instances,
+            "subject": ml.subject, "artifact_type": ml.artifact_type, "annotations": ml.annotations or None}
+
+
+def _blob_row(b: Blob) -> dict[str, Any]:
+    return {"kind": BLOB, "key": b.digest, "digest": b.digest, "size": b.size, "storage_path": b.storage_path}
+
+
+def _tag_row(t: Tag, target_media_type: str) -> dict[str, Any]:
+    return {"kind": TAG, "key": t.name, "digest": t.manifest_digest, "media_type": target_media_type,
+            "schema_version": t.schema_version, "manifest_type": t.manifest_type}
+
+
 def _snapshot(conduit: Conduit, publication_id: str) -> Iterator[dict[str, Any]]:
     """The rows of a new publication of the conduit's repository."""
     base = {"publication_id": publication_id, "repo_id": conduit.repo_id}
-    targets: dict[str, dict[str, Any]] = {}
+    targets: dict[str, str] = {}
     for m in conduit.units(Manifest):
-        row = {**base, "kind": MANIFEST, "key": m.digest, "digest": m.digest, "media_type": m.media_type,
-               "size": m.size, "storage_path": m.storage_path, "schema_version": m.schema_version}
-        targets[m.digest] = row
-        yield row
+        targets[m.digest] = m.media_type
+        yield {**base, **_manifest_row(m)}
     for ml in conduit.units(ManifestList):
-        instances = [{"digest": i.digest, "media_type": i.media_type, "os": i.os, "arch": i.arch,
-                      "variant": i.variant} for i in ml.manifests]
-        row = {**base, "kind": LIST, "key": ml.digest, "digest": ml.digest, "media_type": ml.media_type,
-               "size": ml.size, "storage_path": ml.storage_path, "schema_version": ml.schema_version,
-               "instances": instances}
-        targets[ml.digest] = row
-        yield row
+        targets[ml.digest] = ml.media_type
+        yield {**base, **_list_row(ml)}
     for b in conduit.units(Blob).only("digest", "size", "storage_path"):
-        yield {**base, "kind": BLOB, "key": b.digest, "digest": b.digest, "size": b.size,
-               "storage_path": b.storage_path}
+        yield {**base, **_blob_row(b)}
     for t in conduit.units(Tag):
-        target = targets.get(t.manifest_digest)
-        if target is None:
+        media_type = targets.get(t.manifest_digest)
+        if media_type is None:
             log.warning("tag %s of repository %s names %s, which the repository does not hold; not published",
                         t.name, conduit.repo_id, t.manifest_digest)
             continue
-        yield {**base, "kind": TAG, "key": t.name, "digest": t.manifest_digest, "media_type": target["media_type"],
-               "schema_version": t.schema_version, "manifest_type": t.manifest_type}
+        yield {**base, **_tag_row(t, media_type)}
 
 
 def _insert(rows: Iterable[dict[str, Any]]) -> dict[str, int]:
@@ -222,6 +250,120 @@ def publish(conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
     return {"registry_name": name, "publication_id": publication_id, "protected": protected,
             "tags": counts[TAG], "manifests": counts[MANIFEST], "manifest_lists": counts[LIST],
             "blobs": counts[BLOB]}
+
+
+def publish_units(conduit: Conduit, config: dict[str, Any], units: Iterable[ContentUnit]) -> None:
+    """Add ``units`` (just associated: a push) to what the repository's name serves, in place.
+
+    The cost is that of the units added, not of the repository: the current publication gains their
+    rows (a tag's row is replaced). Each row is one atomic write, and a pull sees a blob or manifest
+    only once its own row is there; a push adds blobs, then manifests, then the tag, so a tag never
+    names a manifest the publication lacks. A name never published gets an empty publication first
+    (never a snapshot here: this runs outside the repository's lock).
+
+    A full publish of the repository may be running (it holds the lock): it may switch the name to a
+    snapshot taken before these units were associated. So the rows are written again into whatever
+    publication the name serves once no such publish holds the repository.
+    """
+    name = check_name(conduit.repo_id, config)
+    rows = _rows_for(units)
+    publication_id = _ensure_publication(conduit.repo_id, name, is_protected(config))
+    deadline = time.monotonic() + 600
+    while True:
+        _upsert_rows(conduit.repo_id, publication_id, rows)
+        publishing = _full_publish_running(conduit.repo_id)
+        again = RegistryName._get_collection().find_one({"_id": name}, {"publication_id": 1})
+        if again is None:
+            return  # unpublished meanwhile: nothing serves the name
+        if again["publication_id"] == publication_id and not publishing:
+            return
+        publication_id = again["publication_id"]
+        if publishing:
+            if time.monotonic() > deadline:
+                log.warning("publishing %s to %s: a publish of the repository is still running; rows written to "
+                            "the current publication only", conduit.repo_id, name)
+                return
+            time.sleep(0.05)
+
+
+def _rows_for(units: Iterable[ContentUnit]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    media_types: dict[str, str] = {}
+    for unit in units:
+        if isinstance(unit, Manifest):
+            rows.append(_manifest_row(unit))
+            media_types[unit.digest] = unit.media_type
+        elif isinstance(unit, ManifestList):
+            rows.append(_list_row(unit))
+            media_types[unit.digest] = unit.media_type
+        elif isinstance(unit, Blob):
+            rows.append(_blob_row(unit))
+        elif isinstance(unit, Tag):
+            rows.append(_tag_row(unit, media_types.get(unit.manifest_digest) or _media_type_of(unit)))
+    return rows
+
+
+def _ensure_publication(repo_id: str, name: str, protected: bool) -> str:
+    """The publication ``name`` serves, an empty one created if it has none (concurrent callers agree)."""
+    names = RegistryName._get_collection()
+    pointer = names.find_one({"_id": name, "repo_id": repo_id}, {"publication_id": 1})
+    if pointer is not None:
+        return pointer["publication_id"]
+    try:
+        names.update_one({"_id": name, "repo_id": repo_id},
+                         {"$setOnInsert": {"publication_id": uuid.uuid4().hex, "protected": protected,
+                                           "published": now()}}, upsert=True)
+    except DuplicateKeyError:
+        pass  # another repository's name, or a racing insert of ours: read who won
+    pointer = names.find_one({"_id": name}, {"publication_id": 1, "repo_id": 1})
+    if pointer is None or pointer["repo_id"] != repo_id:
+        raise errors.InvalidValue(constants.CONFIG_KEY_REPO_REGISTRY_ID,
+                                  reason=f"registry name {name!r} is published by another repository")
+    return pointer["publication_id"]
+
+
+def _full_publish_running(repo_id: str) -> bool:
+    """True while a task other than a push step holds the repository (it may publish a snapshot)."""
+    from pulp_platform.models.task import ReservedResource, TaskStatus
+    from pulp_platform.tasking.reservations import repository_resource
+
+    holder = ReservedResource._get_collection().find_one({"_id": repository_resource(repo_id)}, {"task_id": 1})
+    if holder is None:
+        return False
+    task = TaskStatus._get_collection().find_one({"_id": holder["task_id"]}, {"operation": 1})
+    return task is not None and not str(task.get("operation", "")).startswith(PUSH_OPERATIONS)
+
+
+PUSH_OPERATIONS = "pulp_docker.plugins.push."
+
+
+def _media_type_of(tag: Tag) -> str:
+    model = ManifestList if tag.manifest_type == constants.MANIFEST_TYPE_LIST else Manifest
+    target = model.objects(digest=tag.manifest_digest).only("media_type").first()
+    return target.media_type if target else ""
+
+
+def _upsert_rows(repo_id: str, publication_id: str, rows: list[dict[str, Any]]) -> None:
+    collection = PublishedUnit._get_collection()
+    for row in rows:
+        key = {"publication_id": publication_id, "kind": row["kind"], "key": row["key"]}
+        if row["kind"] == TAG:
+            key.update(schema_version=row["schema_version"], manifest_type=row["manifest_type"])
+        collection.replace_one(key, {**row, "publication_id": publication_id, "repo_id": repo_id}, upsert=True)
+
+
+def unpublish_units(repo_id: str, *, digests: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+    """Stop serving these manifests, lists or blobs (by digest) and tags (by name) under the repository's name."""
+    pointer = RegistryName._get_collection().find_one({"repo_id": repo_id}, {"publication_id": 1})
+    if pointer is None:
+        return
+    query: list[dict[str, Any]] = []
+    if digests := list(digests):
+        query.append({"kind": {"$in": [MANIFEST, LIST, BLOB]}, "key": {"$in": digests}})
+    if tags := list(tags):
+        query.append({"kind": TAG, "key": {"$in": tags}})
+    if query:
+        PublishedUnit._get_collection().delete_many({"publication_id": pointer["publication_id"], "$or": query})
 
 
 def unpublish(repo_id: str) -> None:
@@ -280,6 +422,10 @@ class Published:
 
     def blob(self, digest: str) -> dict[str, Any] | None:
         return self._find({"kind": BLOB, "key": digest})
+
+    def referrers(self, digest: str) -> list[dict[str, Any]]:
+        """The manifests and lists whose ``subject`` is ``digest`` (OCI 1.1 referrers)."""
+        return self._find({"kind": {"$in": [MANIFEST, LIST]}, "subject": digest}, many=True)
 
     def tag_names(self, last: str | None, limit: int | None) -> list[str]:
         """Distinct tag names in lexical order, after ``last``, at most ``limit``."""

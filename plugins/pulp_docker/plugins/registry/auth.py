@@ -1,8 +1,8 @@
-"""Who is pulling, and whether they may: Basic credentials and the bearer-token handshake.
+"""Who is pulling or pushing, and whether they may: Basic credentials and the bearer-token handshake.
 
-Unprotected names pull anonymously. For a protected name a request needs the platform's user
-credentials, either as ``Authorization: Basic`` on every request or, as podman and skopeo do, through
-the token handshake:
+Unprotected names pull anonymously. For a protected name, and for every push or delete, a request
+needs the platform's user credentials, either as ``Authorization: Basic`` on every request or, as
+docker, podman and skopeo do, through the token handshake:
 
 1. ``GET /v2/`` without credentials answers 401 with
    ``WWW-Authenticate: Bearer realm="<base>/v2/token",service="<host>"`` (clients learn the realm here,
@@ -11,6 +11,9 @@ the token handshake:
    none, for an anonymous token that covers no protected name);
 3. it retries with ``Authorization: Bearer <token>``; a request for a protected name the token does not
    cover answers 401 with the challenge naming the scope (``error="insufficient_scope"``).
+
+A token carries ``pull`` on the names the caller may pull, and ``push`` and ``delete`` (asked for as
+``repository:NAME:pull,push`` or ``*``) only for a signed-in user.
 """
 
 from __future__ import annotations
@@ -28,23 +31,25 @@ from pulp_platform.errors import NotAuthorized
 from pulp_platform.webapi import auth as platform_auth
 
 TOKEN_TTL = 300
-PULL = "pull"
+PULL, PUSH, DELETE = "pull", "push", "delete"
+_SIGNED_IN_ACTIONS = (PUSH, DELETE)
 
 
 @dataclass(frozen=True)
 class Identity:
-    """The caller: ``login`` None when anonymous; ``names`` None when not limited by a token."""
+    """The caller: ``login`` None when anonymous; ``grants`` (name -> actions) None when not limited by a token."""
 
     login: str | None
-    names: frozenset[str] | None = frozenset()
+    grants: dict[str, frozenset[str]] | None = None
     bearer: bool = False
 
-    def may_pull(self, published: Published) -> bool:
-        if not published.protected:
-            return True
+    def may(self, action: str, name: str) -> bool:
         if self.login is None:
             return False
-        return self.names is None or published.name in self.names
+        return self.grants is None or action in self.grants.get(name, frozenset())
+
+    def may_pull(self, published: Published) -> bool:
+        return not published.protected or self.may(PULL, published.name)
 
 
 ANONYMOUS = Identity(None)
@@ -72,7 +77,7 @@ def identify(request: Request) -> Identity:
     scheme = scheme.lower()
     if scheme == "basic":
         try:
-            return Identity(platform_auth.authenticate(request.headers["authorization"]), None)
+            return Identity(platform_auth.authenticate(request.headers["authorization"]))
         except NotAuthorized:
             raise unauthorized(request, message="invalid username or password") from None
     if scheme == "bearer":
@@ -80,10 +85,23 @@ def identify(request: Request) -> Identity:
             claims = tokens.verify(value.strip())
         except tokens.InvalidToken as exc:
             raise unauthorized(request, error="invalid_token", message=f"invalid token: {exc}") from None
-        names = frozenset(a.get("name") for a in claims.get("access", [])
-                          if a.get("type") == "repository" and PULL in a.get("actions", []))
-        return Identity(claims.get("sub") or None, names, bearer=True)
+        grants: dict[str, frozenset[str]] = {}
+        for access in claims.get("access", []):
+            if access.get("type") == "repository" and isinstance(access.get("name"), str):
+                name = access["name"]
+                grants[name] = grants.get(name, frozenset()) | frozenset(access.get("actions", []))
+        return Identity(claims.get("sub") or None, grants, bearer=True)
     return ANONYMOUS
+
+
+def require(request: Request, name: str, action: str) -> Identity:
+    """The caller, when it may ``action`` (push, delete) ``name``; else Unauthorized with the challenge to follow."""
+    identity = identify(request)
+    if identity.may(action, name):
+        return identity
+    scope = f"repository:{name}:pull,{action}"
+    raise unauthorized(request, scope=scope, error="insufficient_scope" if identity.bearer else None,
+                       detail=[{"Type": "repository", "Name": name, "Action": action}])
 
 
 def require_pull(request: Request, published: Published) -> None:
@@ -99,16 +117,23 @@ def require_pull(request: Request, published: Published) -> None:
 
 
 def _granted(scope: str, identity: Identity) -> dict | None:
-    """The access a ``type:name:actions`` scope gets: pull on names the caller may pull, nothing else."""
+    """The access a ``type:name:actions`` scope gets: pull on names the caller may pull; push and delete
+    for a signed-in user; nothing else."""
     kind, _, rest = scope.partition(":")
     name, _, actions = rest.rpartition(":")
-    if kind != "repository" or not name or PULL not in actions.split(","):
+    if kind != "repository" or not name:
         return None
-    if identity.login is None:
+    asked = set(actions.split(","))
+    if "*" in asked:
+        asked = {PULL, *_SIGNED_IN_ACTIONS}
+    granted = []
+    if PULL in asked:
         published = Published.lookup(name)
-        if published is None or published.protected:
-            return None
-    return {"type": "repository", "name": name, "actions": [PULL]}
+        if identity.login is not None or (published is not None and not published.protected):
+            granted.append(PULL)
+    if identity.login is not None:
+        granted += [action for action in _SIGNED_IN_ACTIONS if action in asked]
+    return {"type": "repository", "name": name, "actions": granted} if granted else None
 
 
 @registry_view

@@ -82,8 +82,8 @@ def api_version(request: Request) -> Response:
 
 @registry_view
 def unsupported(request: Request) -> Response:
-    """Pushes, deletes and unknown endpoints: this registry only serves pulls."""
+    """Endpoints and methods this registry does not have."""
     if request.method in ("GET", "HEAD"):
         raise Unsupported({"path": request.url.path}, message="no such registry endpoint", status=404)
     raise Unsupported({"method": request.method, "path": request.url.path},
-                      message="this registry only serves pulls; upload images through the Pulp API")
+                      message="no such registry endpoint for this method")

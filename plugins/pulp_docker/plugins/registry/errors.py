@@ -12,7 +12,14 @@ Handlers raise a ``RegistryError`` subclass; ``registry_view`` renders it as
     ├── PaginationInvalid  400 PAGINATION_NUMBER_INVALID
     ├── Unauthorized       401 UNAUTHORIZED       with a WWW-Authenticate challenge
     ├── Denied             403 DENIED
-    └── Unsupported        405 UNSUPPORTED        pushes, deletes, unknown endpoints (404)
+    ├── Unsupported        405 UNSUPPORTED        deletes where they are off, unknown endpoints (404)
+    ├── ManifestInvalid    400 MANIFEST_INVALID   a pushed manifest that does not parse or verify
+    ├── ManifestBlobUnknown 400 MANIFEST_BLOB_UNKNOWN  a pushed manifest names blobs the repository lacks
+    ├── TagInvalid         400 TAG_INVALID        a tag outside the grammar
+    ├── SizeInvalid        400 SIZE_INVALID       a blob or manifest of another size than declared
+    ├── BlobUploadUnknown  404 BLOB_UPLOAD_UNKNOWN  no such upload session
+    ├── BlobUploadInvalid  400 BLOB_UPLOAD_INVALID  a chunk that is not the next one (416 for a range)
+    └── TooLarge           413 MANIFEST_INVALID   a manifest over 4 MiB
 """
 
 from __future__ import annotations
@@ -82,6 +89,34 @@ class Unsupported(RegistryError):
     code, status, message = "UNSUPPORTED", 405, "The operation is unsupported."
 
 
+class ManifestInvalid(RegistryError):
+    code, status, message = "MANIFEST_INVALID", 400, "manifest invalid"
+
+
+class ManifestBlobUnknown(RegistryError):
+    code, status, message = "MANIFEST_BLOB_UNKNOWN", 400, "manifest references a blob unknown to the repository"
+
+
+class TagInvalid(RegistryError):
+    code, status, message = "TAG_INVALID", 400, "manifest tag did not match URI"
+
+
+class SizeInvalid(RegistryError):
+    code, status, message = "SIZE_INVALID", 400, "provided length did not match content length"
+
+
+class BlobUploadUnknown(RegistryError):
+    code, status, message = "BLOB_UPLOAD_UNKNOWN", 404, "blob upload unknown to registry"
+
+
+class BlobUploadInvalid(RegistryError):
+    code, status, message = "BLOB_UPLOAD_INVALID", 400, "blob upload invalid"
+
+
+class TooLarge(RegistryError):
+    code, status, message = "MANIFEST_INVALID", 413, "manifest too large"
+
+
 def error_response(exc: RegistryError) -> JSONResponse:
     body = {"errors": [{"code": exc.code, "message": exc.message, "detail": exc.detail}]}
     headers = {"Docker-Distribution-API-Version": "registry/2.0", **exc.headers}
@@ -99,6 +134,23 @@ def registry_view(handler: Callable[[Request], Response]) -> Callable[[Request],
     def view(request: Request) -> Response:
         try:
             response = handler(request)
+        except RegistryError as exc:
+            return error_response(exc)
+        except DigestError as exc:
+            return error_response(DigestInvalid(str(exc), message="invalid digest"))
+        response.headers.setdefault("Docker-Distribution-API-Version", "registry/2.0")
+        return response
+
+    return view
+
+
+def registry_stream_view(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+    """``registry_view`` for an ``async`` handler that reads the request body as a stream."""
+
+    @functools.wraps(handler)
+    async def view(request: Request) -> Response:
+        try:
+            response = await handler(request)
         except RegistryError as exc:
             return error_response(exc)
         except DigestError as exc:
