@@ -120,8 +120,8 @@ class Sessions:
         UploadSession._get_collection().delete_one({"_id": session.id})
 
     def purge(self, ttl: float, *, force: bool = False) -> int:
-        """Remove sessions untouched for ``ttl`` seconds, with their files; at most once a minute unless forced."""
-        if not force and time.monotonic() - self._last_purge < PURGE_INTERVAL:
+        """Remove sessions untouched for ``ttl`` seconds, with their files; at most once a minute (or ttl/2)."""
+        if not force and time.monotonic() - self._last_purge < min(PURGE_INTERVAL, ttl / 2):
             return 0
         self._last_purge = time.monotonic()
         cutoff = now() - timedelta(seconds=ttl)
