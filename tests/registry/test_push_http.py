@@ -343,3 +343,13 @@ def test_two_pushes_sharing_layers_into_two_repositories_at_once(pulp_server) ->
         for layer in shared:
             blob = requests.get(url(pulp_server, f"{name}/blobs/{sha(layer)}"), timeout=30)
             assert blob.status_code == 200 and sha(blob.content) == sha(layer)
+
+
+def test_a_manifest_declaring_another_size_for_a_held_blob_is_invalid(pulp_server) -> None:
+    name = new_name()
+    data, _ = image(pulp_server, name)
+    doc = json.loads(data)
+    doc["layers"][0]["size"] += 1
+    reply = put_manifest(pulp_server, name, "1", json.dumps(doc).encode())
+    assert reply.status_code == 400 and error_codes(reply) == ["MANIFEST_INVALID"]
+    assert "DKR1036" in json.dumps(reply.json())

@@ -161,7 +161,12 @@ def _blobs(source: ImageSource, images: list[ParsedManifest], conduit: Conduit, 
     held = {b.digest for b in conduit.units(Blob, digest__in=missing)} if missing else set()
     for digest in missing:
         if digest in held and conduit.store.exists(digest):
-            approved.append(BlobToStore(digest, conduit.store.size(digest), None))
+            size, declared = conduit.store.size(digest), needed[digest].size
+            if declared is not None and declared != size:
+                problems.append(DockerError(DKR1036, member=f"blob {digest} in repository {conduit.repo_id}",
+                                            size=size, expected=declared, digest=digest))
+            else:
+                approved.append(BlobToStore(digest, size, None))
         else:
             problems.append(DockerError(DKR1018, layer=digest, repo_id=conduit.repo_id))
     return approved
