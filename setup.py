@@ -51,6 +51,8 @@ setup(
         "click>=8.1",
         "rich>=13",
         "requests>=2.31",
+        # The sync's registry client: streaming, HTTP/1.1 keep-alive, proxies, TLS contexts.
+        "httpx>=0.27",
         "jsonschema>=4.21",
         # zstd-compressed tarballs (tarfile reads gzip, bzip2 and xz itself; zstd only from Python 3.14).
         "zstandard>=0.22",

@@ -42,9 +42,15 @@ class Importer:
     type_id: ClassVar[str] = ""
     display_name: ClassVar[str] = ""
     unit_types: ClassVar[list[str]] = []
+    # Config keys never shown back by the API (passwords, private keys): answered as "*****", as Pulp 2 did.
+    secret_config_keys: ClassVar[tuple[str, ...]] = ()
 
     def validate_config(self, config: dict[str, Any]) -> None:
         """Raise ``errors.InvalidValue`` for a bad config."""
+
+    def sync_repo(self, conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
+        """Bring the repository up to date with the feed in ``config``; returns Pulp 2's sync report."""
+        raise NotImplementedError
 
     def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
                     metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class RepoImporter(me.Document):
     importer_type_id = me.StringField(required=True)
     config = me.DictField()
     last_sync = me.DateTimeField()
+    last_override_config = me.DictField()
     last_updated = me.DateTimeField(default=now)
 
     meta: ClassVar[dict[str, Any]] = {"collection": "repo_importers"}

@@ -40,6 +40,7 @@ def api_routes() -> list[BaseRoute]:
         r(repo + "actions/associate/", repository_actions.associate, ["POST"]),
         r(repo + "actions/unassociate/", repository_actions.unassociate, ["POST"]),
         r(repo + "actions/publish/", repository_actions.publish, ["POST"]),
+        r(repo + "actions/sync/", repository_actions.sync, ["POST"]),
         r(repo + "search/units/", content.search_units, ["POST"]),
         r("content/uploads/", uploads.list_uploads, ["GET"]),
         r("content/uploads/", uploads.create_upload, ["POST"]),

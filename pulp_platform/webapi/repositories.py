@@ -13,11 +13,23 @@ from pulp_platform.tasking.reports import call_report
 from pulp_platform.tasking.reservations import repository_resource
 from pulp_platform.webapi.endpoint import Reply, endpoint, href, state
 
+SECRET = "*****"
+
+
+def shown_config(importer_type_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    """An importer's config as the API shows it: the importer's secret keys as ``*****``."""
+    from pulp_platform.plugin_api import plugins
+
+    cls = plugins().importers.get(importer_type_id)
+    secret = set(getattr(cls, "secret_config_keys", ()) or ())
+    return {k: (SECRET if k in secret and v not in (None, "") else v) for k, v in (config or {}).items()}
+
 
 def importer_body(doc: RepoImporter) -> dict[str, Any]:
     return {"id": doc.importer_type_id, "importer_type_id": doc.importer_type_id, "repo_id": doc.repo_id,
-            "config": doc.config or {}, "last_sync": doc.last_sync, "last_updated": doc.last_updated,
-            "scratchpad": None, "_ns": "repo_importers",
+            "config": shown_config(doc.importer_type_id, doc.config), "last_sync": doc.last_sync,
+            "last_override_config": shown_config(doc.importer_type_id, doc.last_override_config),
+            "last_updated": doc.last_updated, "scratchpad": None, "_ns": "repo_importers",
             "_href": href(f"repositories/{doc.repo_id}/importers/{doc.importer_type_id}/")}
 
 

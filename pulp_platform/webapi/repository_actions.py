@@ -1,4 +1,4 @@
-"""``repositories/<id>/actions/``: import_upload, associate, unassociate, publish (each queues a task)."""
+"""``repositories/<id>/actions/``: import_upload, associate, unassociate, publish, sync (each queues a task)."""
 
 from __future__ import annotations
 
@@ -89,3 +89,12 @@ def publish(request: Request, body: dict) -> Reply:
     args = {"repo_id": repo_id, "distributor_id": distributor_id,
             "override_config": _object(body, "override_config")}
     return _queue(request, repo_id, "publish", "publish:publish", args, "pulp.server.managers.repo.publish.publish")
+
+
+@endpoint
+def sync(request: Request, body: dict) -> Reply:
+    repo_id = get_repository(request.path_params["repo_id"]).repo_id
+    if RepoImporter.objects(repo_id=repo_id).first() is None:
+        raise MissingResource(importer=repo_id)
+    args = {"repo_id": repo_id, "override_config": _object(body or {}, "override_config")}
+    return _queue(request, repo_id, "sync", "sync:sync", args, "pulp.server.managers.repo.sync.sync")

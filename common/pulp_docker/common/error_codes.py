@@ -33,6 +33,8 @@ DKR1041 = Error("DKR1041", "A tag was given, but the upload holds {count} images
                 "({digests}); upload without a tag to apply the names the archive carries.")
 DKR1042 = Error("DKR1042", "Manifest {member} is {size} bytes with digest {actual}, not the {expected_size} bytes "
                 "with digest {digest} that {where} claims.")
+DKR1043 = Error("DKR1043", "Sync from {upstream} failed: {reason}")
+DKR1044 = Error("DKR1044", "Sync from {upstream}: {count} of its images could not be imported: {summary}")
 DKR1040 = Error("DKR1040", "The import found {count} problems: {summary}")
 
 

@@ -12,7 +12,8 @@ Two differences from containers/image, both because of what archives hold:
   reference, ``docker-archive:x.tar:@1``); the names each carries come with it.
 - ``get_blob`` answers None for a blob the source does not hold, rather than failing: a skopeo dir may
   leave out layers the repository already has, and a push holds no blobs at all. The ingest then
-  looks in the repository.
+  looks in the repository (and, for a source whose ``reuses_stored_blobs`` is true, a sync, in the
+  whole content store: it did not download what the server already has).
 
 Sources only claim. A digest in a file name, a size in a header, a tag in an annotation: the ingest
 computes every digest and size from the bytes and checks each claim before anything is stored.

@@ -17,9 +17,10 @@ from pulp_docker.common import kinds
 from pulp_docker.common.manifest_file import ManifestFileSource, looks_like_json
 from pulp_docker.common.tarball import MAX_METADATA_SIZE, Member, walk
 from pulp_docker.plugins.ingest import ingest, throttled_progress
+from pulp_docker.plugins.ingest.spooled import Spooled
 from pulp_docker.plugins.ingest.tags import check_name
 from pulp_platform.plugin_api import Conduit
-from pulp_platform.storage import StagedFile, Staging
+from pulp_platform.storage import Staging
 
 
 def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[str, Any]:
@@ -38,35 +39,6 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
         report = ingest(source, conduit, staging, tag=tag)
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return report
-
-
-class Spooled:
-    """A member of a compressed tar, already written to the staging dir (hashed as it was written)."""
-
-    def __init__(self, staged: StagedFile) -> None:
-        self.staged_file = staged
-        self.size = staged.size
-
-    def open(self) -> SpooledReader:
-        return SpooledReader(self.staged_file)
-
-
-class SpooledReader:
-    """Reads a spooled member; the content store recognises ``staged_file`` and commits it as it is."""
-
-    def __init__(self, staged: StagedFile) -> None:
-        self.staged_file = staged
-        self.size = staged.size
-        self._file: BinaryIO | None = None
-
-    def read(self, n: int = -1) -> bytes:
-        if self._file is None:
-            self._file = open(self.staged_file.path, "rb")  # noqa: SIM115 (closed by close())
-        return self._file.read(n)
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
 
 
 def _spool(staging: Staging):  # type: ignore[no-untyped-def]

@@ -9,6 +9,8 @@ from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1038, DockerError
 from pulp_docker.plugins.importers.image_upload import import_image
 from pulp_docker.plugins.ingest.tags import tag_from_upload, tag_summary
+from pulp_docker.plugins.sync import config as sync_config
+from pulp_docker.plugins.sync import sync_repository
 from pulp_platform.plugin_api import Conduit, Importer
 
 
@@ -18,6 +20,15 @@ class DockerImporter(Importer):
     unit_types: ClassVar[list[str]] = [constants.BLOB_TYPE_ID, constants.MANIFEST_TYPE_ID,
                                        constants.MANIFEST_LIST_TYPE_ID, constants.TAG_TYPE_ID,
                                        constants.IMAGE_TYPE_ID]
+    secret_config_keys: ClassVar[tuple[str, ...]] = sync_config.SECRET_KEYS
+
+    def validate_config(self, config: dict[str, Any]) -> None:
+        """Pulp 2's sync keys (``feed``, ``upstream_name``, ``tags``, TLS, auth, proxy, ...): see ``sync.config``."""
+        sync_config.validate(config or {})
+
+    def sync_repo(self, conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
+        """Sync from ``feed``/``upstream_name``: see ``pulp_docker.plugins.sync``."""
+        return sync_repository(conduit, config)
 
     def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],
                     metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:

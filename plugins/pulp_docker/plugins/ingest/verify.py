@@ -159,6 +159,9 @@ def _blobs(source: ImageSource, images: list[ParsedManifest], conduit: Conduit, 
             if progress is not None:
                 progress(staged.size)
     held = {b.digest for b in conduit.units(Blob, digest__in=missing)} if missing else set()
+    if missing and getattr(source, "reuses_stored_blobs", False):
+        # A sync does not download what the store already holds: those blobs join this repository.
+        held |= {b.digest for b in Blob.objects(digest__in=missing).only("digest")}
     for digest in missing:
         if digest in held and conduit.store.exists(digest):
             size, declared = conduit.store.size(digest), needed[digest].size
