@@ -130,13 +130,16 @@ def test_errors_in_registry_format(images, pulp_server):
         assert (head.status_code, head.content) == (status, b""), path
 
 
-def test_pushes_and_deletes_are_unsupported(images, pulp_server):
+def test_anonymous_pushes_and_deletes_are_refused_and_other_methods_unsupported(images, pulp_server):
     name = images["v2s2"].name
     for method, path in [("POST", f"/v2/{name}/blobs/uploads/"), ("PUT", f"/v2/{name}/manifests/x"),
                          ("DELETE", f"/v2/{name}/manifests/{images['v2s2'].digest}")]:
         response = requests.request(method, pulp_server.url + path, timeout=60)
-        assert response.status_code == 405, path
-        assert error_code(response) == "UNSUPPORTED"
+        assert response.status_code == 401, path
+        assert error_code(response) == "UNAUTHORIZED"
+        assert "scope=" in response.headers["WWW-Authenticate"]
+    response = requests.request("PATCH", pulp_server.url + f"/v2/{name}/tags/list", timeout=60)
+    assert response.status_code == 405 and error_code(response) == "UNSUPPORTED"
     assert get(pulp_server, f"/v2/{name}/manifests/latest").status_code == 200
 
 
