@@ -167,15 +167,23 @@ class Conduit:
             change: dict[str, Any] = {"$setOnInsert": on_insert, "$set": rest}
         else:
             change = {"$setOnInsert": rest}
+        stored = None
         for attempt in range(3):
             try:
                 stored = collection.find_one_and_update(key, change, upsert=True,
                                                         return_document=pymongo.ReturnDocument.AFTER)
-                break
             except DuplicateKeyError:
                 # Two upserts of one new key raced; the loser retries and finds the winner's unit.
                 if attempt == 2:
                     raise
+                continue
+            # An upsert that lost a race may also answer without a document: the next try finds it.
+            if stored is not None:
+                break
+        if stored is None:
+            stored = collection.find_one(key)
+        if stored is None:
+            raise RuntimeError(f"saving {model.type_id} {key} found no unit after three upserts")
         created = stored["_id"] == doc["_id"]
         return model._from_son(stored), created
 

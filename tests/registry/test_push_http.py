@@ -334,6 +334,9 @@ def test_two_pushes_sharing_layers_into_two_repositories_at_once(pulp_server) ->
 
     with ThreadPoolExecutor(2) as pool:
         digests = list(pool.map(push, names))
+    repo_ids = {r["id"] for r in pulp_server.api("GET", "repositories/").json()}
+    for name in names:  # parallel first pushes of a new name make one repository
+        assert name.replace("/", "-") in repo_ids and f"{name.replace('/', '-')}-2" not in repo_ids
     content = pulp_server.data_dir / "content" / "sha256"
     for layer in shared:
         assert (content / sha(layer)[7:9] / sha(layer)[7:]).is_file()

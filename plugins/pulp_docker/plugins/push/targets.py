@@ -10,12 +10,13 @@ registry name the name, auto-publishing, as ``pulp-admin docker repo create`` ma
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from pulp_docker.common import constants
 from pulp_docker.plugins.publication import RegistryName
-from pulp_platform.errors import DuplicateResource
+from pulp_platform.errors import DuplicateResource, InvalidValue
 from pulp_platform.models.repository import RepoDistributor
 from pulp_platform.operations.repositories import create_repository
 from pulp_platform.plugin_api import Plugins
@@ -64,11 +65,25 @@ def find_or_create(plugins: Plugins, name: str) -> Target:
                                   "distributor_config": config, "auto_publish": True}]}
         try:
             create_repository(plugins, body)
-        except DuplicateResource:
-            # That id is taken, or two pushes of the same new name raced: the winner may be ours.
-            again = find(name)
+        except (DuplicateResource, InvalidValue):
+            # That id is taken, or two pushes of the same new name raced and the other is still writing
+            # the repository (its distributor comes last): wait for it, then take it or try the next id.
+            again = _wait_for(name, repo_id)
             if again is not None:
                 return again
             continue
         return Target(repo_id, config)
     raise DuplicateResource(base)
+
+
+def _wait_for(name: str, repo_id: str, timeout: float = 5.0) -> Target | None:
+    """The repository for ``name`` once a concurrent creation of ``repo_id`` is complete; None if it is another's."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = find(name)
+        if found is not None:
+            return found
+        if RepoDistributor.objects(repo_id=repo_id).first() is not None:
+            return None  # complete, and serving another name
+        time.sleep(0.02)
+    return find(name)
