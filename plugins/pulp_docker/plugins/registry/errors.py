@@ -134,14 +134,18 @@ def registry_view(handler: Callable[[Request], Response]) -> Callable[[Request],
     def view(request: Request) -> Response:
         try:
             response = handler(request)
-        except RegistryError as exc:
-            return error_response(exc)
-        except DigestError as exc:
-            return error_response(DigestInvalid(str(exc), message="invalid digest"))
+        except (RegistryError, DigestError) as exc:
+            return _rendered(exc)
         response.headers.setdefault("Docker-Distribution-API-Version", "registry/2.0")
         return response
 
     return view
+
+
+def _rendered(exc: RegistryError | DigestError) -> JSONResponse:
+    if isinstance(exc, DigestError):
+        return error_response(DigestInvalid(str(exc), message="invalid digest"))
+    return error_response(exc)
 
 
 def registry_stream_view(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
@@ -151,10 +155,8 @@ def registry_stream_view(handler: Callable[[Request], Any]) -> Callable[[Request
     async def view(request: Request) -> Response:
         try:
             response = await handler(request)
-        except RegistryError as exc:
-            return error_response(exc)
-        except DigestError as exc:
-            return error_response(DigestInvalid(str(exc), message="invalid digest"))
+        except (RegistryError, DigestError) as exc:
+            return _rendered(exc)
         response.headers.setdefault("Docker-Distribution-API-Version", "registry/2.0")
         return response
 

@@ -19,6 +19,8 @@ path's ``store_blob``, and publishes the blob under the name at once.
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
@@ -193,19 +195,26 @@ def _check_range(request: Request, session: UploadSession) -> None:
                                 message="Content-Range and Content-Length disagree")
 
 
+@asynccontextmanager
+async def _writing(request: Request, store: Sessions, session: UploadSession) -> AsyncIterator[None]:
+    """Hold this process's lock on the session, reread it, and check the request's Content-Range."""
+    lock = store.lock(session.id)
+    await run_in_threadpool(lock.acquire)
+    try:
+        await run_in_threadpool(session.reload)
+        _check_range(request, session)
+        yield
+    finally:
+        lock.release()
+
+
 @registry_stream_view
 async def patch_upload(request: Request) -> Response:
     """``PATCH``: append a chunk (in order)."""
     name, _target, session = await run_in_threadpool(_existing, request)
     store = sessions(request)
-    lock = store.lock(session.id)
-    await run_in_threadpool(lock.acquire)
-    try:
-        session.reload()
-        _check_range(request, session)
+    async with _writing(request, store, session):
         await _append(request, store, session)
-    finally:
-        lock.release()
     return Response(status_code=202, headers={**_session_headers(request, name, session), "Content-Length": "0"})
 
 
@@ -217,15 +226,9 @@ async def finish_upload(request: Request) -> Response:
     if digest is None or not is_sha256_digest(digest):
         raise DigestInvalid({"digest": digest}, message="PUT needs ?digest=sha256:<hex>")
     store = sessions(request)
-    lock = store.lock(session.id)
-    await run_in_threadpool(lock.acquire)
-    try:
-        session.reload()
-        _check_range(request, session)
+    async with _writing(request, store, session):
         await _append(request, store, session)
         return await run_in_threadpool(_commit, request, target, session, digest)
-    finally:
-        lock.release()
 
 
 @registry_stream_view
