@@ -41,4 +41,6 @@ class RemoteSource:
 
     def get_blob(self, digest: str) -> BlobReader | None:
         spooled = self.downloaded.get(digest)
-        return None if spooled is None else spooled.open()  # type: ignore[return-value]
+        if spooled is None or not spooled.staged_file.path.exists():
+            return None  # not downloaded, or committed already by an earlier image of this sync
+        return spooled.open()  # type: ignore[return-value]
