@@ -247,3 +247,26 @@ def test_bad_importer_configs_are_refused(pulp_server, config: dict, key: str) -
     reply = pulp_server.api("POST", "repositories/", json=body)
     assert reply.status_code == 400, reply.text
     assert key in json.dumps(reply.json())
+
+
+def test_a_multi_arch_index_syncs_with_every_manifest(pulp_server, upstream) -> None:
+    entries = []
+    for arch in ("amd64", "arm64"):
+        digest = push_image(upstream, "up/app", f"only-{arch}", [arch.encode() * 100])
+        size = len(requests.get(f"{upstream.url}/v2/up/app/manifests/{digest}", auth=AUTH, timeout=30).content)
+        entries.append({"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
+                        "platform": {"os": "linux", "architecture": arch}})
+    index = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                        "manifests": entries}).encode()
+    reply = requests.put(f"{upstream.url}/v2/up/app/manifests/multi", data=index, auth=AUTH, timeout=30,
+                         headers={"Content-Type": "application/vnd.oci.image.index.v1+json"})
+    assert reply.status_code == 201, reply.text
+    _republish(upstream)
+    repo_id = mirror(pulp_server, upstream.url, tags=["multi"])
+    task = sync(pulp_server, repo_id)
+    assert task["state"] == "finished", task["error"]
+    assert tags(pulp_server, repo_id) == {"multi": sha(index)}
+    assert counts(pulp_server, repo_id)["docker_manifest"] == 2
+    for entry in entries:
+        served = requests.get(f"{pulp_server.url}/v2/{repo_id}/manifests/{entry['digest']}", timeout=30)
+        assert served.status_code == 200 and sha(served.content) == entry["digest"]
