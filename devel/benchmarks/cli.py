@@ -3,8 +3,10 @@
 Builds images, starts ``pulp-server run`` (embedded default, fresh data dir) and ``docker-registry serve``
 (filesystem storage, fresh dir), then measures in alternating rounds (medians reported):
 
-- in: ``pulp-admin docker repo uploads upload --tag`` of the tarball vs ``skopeo copy dir: docker://`` into
-  the registry vs ``cp`` of the tarball; our server tree's memory sampled during each upload;
+- in: ``pulp-admin docker repo uploads upload --tag`` of the tarball (``--kind``: the tarred skopeo dir, a
+  docker-archive or an oci-archive of the same image) vs ``skopeo copy dir: docker://`` into the registry
+  vs ``cp`` of the tarball; our server tree's memory sampled during each upload; with ``--compare-kinds``
+  the other kinds' tarballs uploaded in the same rounds;
 - out: ``skopeo copy docker:// dir:`` from each server; curl GET of the big blob vs ``cat`` of the file;
 - parallel: N different images by N concurrent pulp-admin processes vs one after the other;
 - with --with-4gib, the memory of one 4 GiB upload.
@@ -47,6 +49,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="split the image into --layers equal layers instead of one big layer and 3 small ones")
     p.add_argument("--layers", type=int, default=100, help="layer count with --many-small-layers (default 100)")
     p.add_argument("--gzip", action="store_true", help="upload a gzipped tarball (level 1) in the in phase")
+    p.add_argument("--kind", choices=images.KINDS, default=images.SKOPEO_DIR,
+                   help="the tarball the in phase uploads: a tarred skopeo dir (default), docker save's "
+                        "docker-archive (Docker 20.10, layers uncompressed) or an oci-archive, of the same image")
+    p.add_argument("--compare-kinds", nargs="?", const="", default=None, metavar="KINDS",
+                   help="also upload, in the same alternating rounds, the same image as these kinds (comma-"
+                        "separated; default: skopeo-dir, or docker-archive when --kind is skopeo-dir) and "
+                        "report each against skopeo-dir (target <= 1.1)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement (default 3)")
     p.add_argument("--only", default=",".join(PHASES),
                    help="comma-separated phases: in (with memory), out, parallel; aliases import, memory, pull")
@@ -72,6 +81,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.no_parallel:
         phases.discard("parallel")
     args.phases = [ph for ph in PHASES if ph in phases]
+    args.kinds = [args.kind]
+    if args.compare_kinds is not None:
+        words = [w.strip() for w in args.compare_kinds.split(",") if w.strip()] or [
+            images.DOCKER_ARCHIVE if args.kind == images.SKOPEO_DIR else images.SKOPEO_DIR]
+        for word in words:
+            if word not in images.KINDS:
+                p.error(f"--compare-kinds: unknown kind {word!r} (choose from {', '.join(images.KINDS)})")
+            if word not in args.kinds:
+                args.kinds.append(word)
+        if "in" not in args.phases:
+            p.error("--compare-kinds compares uploads: it needs the in phase")
     if args.rounds < 1 or args.parallel_count < 1 or args.layers < 1:
         p.error("--rounds, --parallel-count and --layers must be at least 1")
     try:
@@ -88,7 +108,7 @@ def space_needed(args: argparse.Namespace) -> int:
     and staged blob during an import, or one copy in each store and the cp copy."""
     need = 0
     if {"in", "out"} & set(args.phases):
-        need = 5 * args.size_bytes
+        need = (5 + len(set(args.kinds) - {images.SKOPEO_DIR})) * args.size_bytes  # one more tarball per kind
     if "parallel" in args.phases:
         need = max(need, 4 * args.parallel_count * args.parallel_bytes)
     if args.with_4gib:
@@ -103,17 +123,19 @@ def size_label(size: int) -> str:
     return f"{size} B"
 
 
-def build(where: Path, name: str, size: int, seed: int, layers: int = 0, gzip: bool = False) -> images.Image:
+def build(where: Path, name: str, size: int, seed: int, layers: int = 0, gzip: bool = False,
+          kinds: tuple[str, ...] | list[str] = (images.SKOPEO_DIR,)) -> images.Image:
     t0 = time.monotonic()
-    image = images.build(where, name, size, seed, layers, gzip)
-    print(f"built {name}: {image.tar_size / 1e6:.0f} MB, {image.layers} layers in {time.monotonic() - t0:.1f} s",
-          file=sys.stderr)
+    image = images.build(where, name, size, seed, layers, gzip, kinds)
+    tars = ", ".join(f"{u.tar_size / 1e6:.0f} MB {k}" for k, u in image.uploads.items())
+    print(f"built {name}: {tars}, {image.layers} layers in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     return image
 
 
 def run(args: argparse.Namespace, work: Path) -> dict:
     doc: dict = {"machine": machine.describe(work), "options": {
         "size": args.size_bytes, "many_small_layers": args.many_small_layers, "layers": args.layers, "gzip": args.gzip,
+        "kind": args.kind, "kinds": args.kinds,
         "rounds": args.rounds, "phases": args.phases, "parallel_count": args.parallel_count,
         "parallel_size": args.parallel_bytes, "with_4gib": args.with_4gib, "chunk_size": args.chunk_bytes,
         "drop_caches": args.drop_caches},
@@ -124,7 +146,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "results": {}}
     results = doc["results"]
     label = size_label(args.size_bytes) + (f" in {args.layers} layers" if args.many_small_layers else "") + (
-        " gzipped" if args.gzip else "")
+        " gzipped" if args.gzip else "") + (f" {args.kind}" if args.kind != images.SKOPEO_DIR else "")
     ours = OurServer(work / "ours", work / "ours.log")
     (work / "ours").mkdir()
     peer = PeerRegistry(work / "peer")
@@ -132,10 +154,14 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         main_image = None
         if {"in", "out"} & set(args.phases):
             main_image = build(work / "images", "main", args.size_bytes, images.seed_for(0),
-                               args.layers if args.many_small_layers else 0, args.gzip)
+                               args.layers if args.many_small_layers else 0, args.gzip,
+                               args.kinds if "in" in args.phases else [images.SKOPEO_DIR])
             doc["image"] = {"tarball_bytes": main_image.tar_size, "blob_bytes": main_image.blob_bytes,
                             "layers": main_image.layers, "big_layer_bytes": main_image.big_size,
-                            "manifest_digest": main_image.manifest_digest}
+                            "manifest_digest": main_image.manifest_digest,
+                            "kinds": {k: {"tarball_bytes": u.tar_size, "manifest_digest": u.manifest_digest,
+                                          "big_layer_digest": u.big_digest, "big_layer_bytes": u.big_size}
+                                      for k, u in main_image.uploads.items()}}
         warm = build(work / "images", "warmup", 1 << 20, images.seed_for(99))
         ours.start()
         peer.start()
@@ -155,23 +181,29 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         profiles: dict = {}
 
         if main_image is not None:
-            name = inbound.repo_for(args.rounds - 1)
+            name = None  # the repository holding the skopeo-dir upload the out phase pulls
             if "in" in args.phases:
-                results["in"] = inbound.measure(rig, main_image, args.rounds)
-            elif "out" in args.phases:
-                name = "out"
-                admin.create_repo(name)
-                rig.upload(name, main_image.tar, "latest", main_image.manifest_digest)
-                clients.skopeo_push(main_image.dir, peer.host, name, "latest")
+                results["in"] = inbound.measure(rig, main_image, args.rounds, args.kinds)
+                kept_repo, kept_kind = inbound.kept(args.rounds, args.kinds)
+                if kept_kind == images.SKOPEO_DIR and kept_repo == inbound.repo_for(args.rounds - 1):
+                    name = kept_repo  # the registry holds the image under the same name
+                else:  # the pulls compare the skopeo dir's manifest and blobs on both servers, under one name
+                    rig.reset_ours([kept_repo], [main_image.upload(kept_kind).big_digest])
             if "out" in args.phases:
+                if name is None:
+                    name = "out"
+                    admin.create_repo(name)
+                    rig.upload(name, main_image.tar, "latest", main_image.manifest_digest)
+                    clients.skopeo_push(main_image.dir, peer.host, name, "latest")
                 results["out"] = outbound.measure(rig, main_image, name, args.rounds)
                 if profile_dir:
                     profiles["pull"] = profiling.profile_pull(rig, main_image, name, profile_dir)
                     profiles["get"] = profiling.profile_get(rig, main_image, name, profile_dir)
-            rig.reset_ours([name], [main_image.big_digest])
+            if name is not None:
+                rig.reset_ours([name], [main_image.big_digest])
             peer.restart_empty()
             if profile_dir:
-                profiles["upload"] = profiling.profile_upload(rig, main_image, profile_dir)
+                profiles["upload"] = profiling.profile_upload(rig, main_image, profile_dir, args.kind)
             if not args.keep:
                 main_image.remove()
 

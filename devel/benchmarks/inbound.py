@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from benchmarks import clients
-from benchmarks.images import Image
+from benchmarks.images import SKOPEO_DIR, Image
 from benchmarks.memory import MB, TreeSampler, tree_rss
 from benchmarks.rig import Rig
 from benchmarks.timing import Sample, alternate, summary
@@ -14,27 +14,58 @@ from benchmarks.timing import Sample, alternate, summary
 TAG = "latest"
 
 
-def repo_for(round_no: int) -> str:
-    return f"in-{round_no + 1}"
+def repo_for(round_no: int, kind: str | None = None) -> str:
+    """The repository of a round's upload; ``kind`` for the kinds compared beside the main one."""
+    return f"in-{round_no + 1}" + (f"-{kind}" if kind else "")
 
 
-def measure(rig: Rig, image: Image, rounds: int) -> dict:
+def contestant(kind: str, primary: str) -> str:
+    """``ours`` for the tarball kind the run is about, ``ours_<kind>`` for the kinds compared with it."""
+    return "ours" if kind == primary else f"ours_{kind}"
+
+
+def kept(rounds: int, kinds: list[str]) -> tuple[str, str]:
+    """The repository (and the kind of tarball it was filled from) the in phase leaves on our server."""
+    return repo_for(rounds - 1, None if kinds[-1] == kinds[0] else kinds[-1]), kinds[-1]
+
+
+def measure(rig: Rig, image: Image, rounds: int, kinds: list[str] | None = None) -> dict:
     """Alternate ours / peer / cp for ``rounds`` rounds; each round starts from stores without the image.
 
-    The last round's image stays on both servers (repository and registry name ``in-<rounds>``) for the
-    pull measurements.
+    ``kinds`` (default skopeo-dir alone): the tarball kinds our server gets, each uploaded once per
+    round into its own repository, the first one the run's (contestant ``ours``, and what ``cp``
+    copies), the others contestants ``ours_<kind>``. Between two of our uploads in a round the first
+    one's repository and orphans are removed, so every upload brings content new to the server (the
+    kinds share the config blob, and an oci-archive shares the layer blobs with the skopeo dir).
+
+    The last round's last upload stays on our server (:func:`kept`) and the image on the registry
+    (name ``in-<rounds>``) for the pull measurements.
     """
-    print(f"in: {image.tar_size / MB:.0f} MB tarball, {rounds} rounds", file=sys.stderr)
+    kinds = list(kinds or [SKOPEO_DIR])
+    primary = image.upload(kinds[0])
+    sizes = ", ".join(f"{image.upload(k).tar_size / MB:.0f} MB {k}" for k in kinds)
+    print(f"in: {sizes} tarball, {rounds} rounds", file=sys.stderr)
     memory: list[dict] = []
 
-    def ours(round_no: int) -> Sample:
-        repo = repo_for(round_no)
-        rig.admin.create_repo(repo)
-        idle = tree_rss(rig.ours.process)
-        with TreeSampler(rig.ours.proc.pid) as sampler:
-            sample = rig.timed(lambda: rig.upload(repo, image.tar, TAG, image.manifest_digest), rig.ours.process)
-        memory.append({"idle_tree_rss_MB": round(idle / MB, 1), **sampler.peaks.as_mb()})
-        return sample
+    def ours(index: int, kind: str):
+        upload = image.upload(kind)
+        repo_kind = None if index == 0 else kind
+
+        def step(round_no: int) -> Sample:
+            repo = repo_for(round_no, repo_kind)
+            rig.admin.create_repo(repo)
+            idle = tree_rss(rig.ours.process)
+            with TreeSampler(rig.ours.proc.pid) as sampler:
+                sample = rig.timed(lambda: rig.upload(repo, upload.tar, TAG, upload.manifest_digest),
+                                   rig.ours.process)
+            if index == 0:
+                memory.append({"idle_tree_rss_MB": round(idle / MB, 1), **sampler.peaks.as_mb()})
+            else:
+                sample.extra = {**(sample.extra or {}), "tree_peak_rss_MB": round(sampler.peaks.tree_rss / MB, 1)}
+            if index < len(kinds) - 1:  # another of our uploads follows in this round: it must find none of this
+                rig.reset_ours([repo], [upload.big_digest])
+            return sample
+        return step
 
     def peer(round_no: int) -> Sample:
         with TreeSampler(rig.peer.proc.pid) as sampler:
@@ -45,19 +76,24 @@ def measure(rig: Rig, image: Image, rounds: int) -> dict:
 
     def floor(round_no: int) -> Sample:
         dest = rig.work / "cp-floor.tar"
-        sample = rig.timed(lambda: clients.copy_file(image.tar, dest))
+        sample = rig.timed(lambda: clients.copy_file(primary.tar, dest))
         dest.unlink()
         return sample
 
     def between(round_no: int) -> None:
-        rig.reset_ours([repo_for(round_no)], [image.big_digest])
+        last = kinds[-1]
+        rig.reset_ours([repo_for(round_no, None if len(kinds) == 1 else last)], [image.upload(last).big_digest])
         rig.peer.restart_empty()
 
-    samples = alternate(rounds, {"ours": ours, "peer": peer, "cp": floor}, between, "in")
+    steps = {contestant(kind, kinds[0]): ours(i, kind) for i, kind in enumerate(kinds)}
+    samples = alternate(rounds, {**steps, "peer": peer, "cp": floor}, between, "in")
     result = summary(samples)
     worst = max(range(len(memory)), key=lambda i: memory[i]["tree_peak_rss_MB"])
     result["memory"] = {"rounds": memory, "worst_round": worst + 1, **memory[worst]}
-    result["tarball_bytes"] = image.tar_size
+    result["kind"] = kinds[0]
+    result["kinds"] = {kind: contestant(kind, kinds[0]) for kind in kinds}
+    result["tarball_bytes"] = primary.tar_size
+    result["tarball_bytes_by_kind"] = {kind: image.upload(kind).tar_size for kind in kinds}
     return result
 
 

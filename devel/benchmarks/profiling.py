@@ -114,18 +114,20 @@ def summarise(raw: Path, top: int = 12) -> dict:
     return {"busy_s": round(samples / RATE, 2), "self": rows(own), "project": rows(project), "raw": str(raw)}
 
 
-def profile_upload(rig, image, out_dir: Path) -> dict:
-    """One extra upload+import of ``image`` (not yet on the server) with the server and client profiled."""
+def profile_upload(rig, image, out_dir: Path, kind: str = "skopeo-dir") -> dict:
+    """One extra upload+import of ``image``'s ``kind`` tarball (not yet on the server) with the server and
+    client profiled."""
     repo = "profile"
     rig.admin.create_repo(repo)
+    upload = image.upload(kind)
 
     def action(client_raw: Path) -> None:
-        subprocess.run(client_argv(client_raw, rig.admin.upload_argv(repo, image.tar, "latest")),
+        subprocess.run(client_argv(client_raw, rig.admin.upload_argv(repo, upload.tar, "latest")),
                        env=rig.admin.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
                        timeout=3600)
-    print("profile: upload+import under py-spy", file=sys.stderr)
+    print(f"profile: upload+import of the {kind} tarball under py-spy", file=sys.stderr)
     result = record(rig.ours.process, out_dir, "upload", action)
-    rig.reset_ours([repo], [image.big_digest])
+    rig.reset_ours([repo], [upload.big_digest])
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 MB = 1_000_000
+SKOPEO_DIR = "skopeo-dir"
 
 
 def _target(name: str, figure: str, value: float, op: str, limit: float, ours: str, ref: str) -> dict:
@@ -23,6 +24,15 @@ def targets(results: dict, size_label: str) -> list[dict]:
                            ours / peer, "<=", 1.0, f"{ours:.2f} s", f"{peer:.2f} s skopeo"))
         out.append(_target("in_vs_cp", f"in: upload+import {size_label} vs cp of the tarball (time)",
                            ours / cp, "<=", 2.5, f"{ours:.2f} s", f"{cp:.2f} s cp"))
+        kinds = r.get("kinds") or {}
+        if len(kinds) > 1 and SKOPEO_DIR in kinds:
+            base = r[kinds[SKOPEO_DIR]]["median_wall_s"]
+            size = size_label.removesuffix(f" {r.get('kind')}")
+            for kind, key in kinds.items():
+                if kind != SKOPEO_DIR:
+                    wall = r[key]["median_wall_s"]
+                    out.append(_target(f"in_{kind}_vs_skopeo_dir", f"in: {kind} vs skopeo-dir tarball, {size} (time)",
+                                       wall / base, "<=", 1.1, f"{wall:.2f} s", f"{base:.2f} s skopeo-dir"))
     if "out" in results:
         r = results["out"]
         ours, peer = r["pull_ours"]["median_wall_s"], r["pull_peer"]["median_wall_s"]
@@ -58,12 +68,21 @@ def _details(results: dict) -> list[str]:
         r = results["in"]
         mb = r["tarball_bytes"] / MB
         tasks = [x["extra"]["import_task_s"] for x in r["ours"]["rounds"] if x.get("extra")]
-        lines.append(f"in:  ours {mb / r['ours']['median_wall_s']:.0f} MB/s (import task "
+        kind = f" ({r['kind']})" if r.get("kind", SKOPEO_DIR) != SKOPEO_DIR else ""
+        lines.append(f"in:  ours{kind} {mb / r['ours']['median_wall_s']:.0f} MB/s (import task "
                      f"{_med(tasks):.2f} s of it), server CPU {r['ours']['median_server_cpu_s']:.2f} s, client CPU "
                      f"{r['ours']['median_client_cpu_s']:.2f} s")
         lines.append(f"     skopeo push {mb / r['peer']['median_wall_s']:.0f} MB/s, registry CPU "
                      f"{r['peer']['median_server_cpu_s']:.2f} s, skopeo CPU {r['peer']['median_client_cpu_s']:.2f} s;"
                      f" cp {mb / r['cp']['median_wall_s']:.0f} MB/s (CPU {r['cp']['median_client_cpu_s']:.2f} s)")
+        if len(r.get("kinds") or {}) > 1:
+            parts = []
+            for kind, key in r["kinds"].items():
+                x = r[key]
+                task = _med([y["extra"]["import_task_s"] for y in x["rounds"] if y.get("extra")])
+                parts.append(f"{kind} {x['median_wall_s']:.2f} s ({r['tarball_bytes_by_kind'][kind] / MB:.0f} MB, "
+                             f"import task {task:.2f} s, server CPU {x['median_server_cpu_s']:.2f} s)")
+            lines.append("kinds: " + "; ".join(parts))
         m = r["memory"]
         procs = ", ".join(f"{k} {v:.0f}" for k, v in m["process_peak_rss_MB"].items())
         lines.append(f"mem: idle tree {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS {m['tree_peak_rss_MB']:.0f} MB"
