@@ -7,6 +7,7 @@ import click
 from pulp_docker.extensions.admin import repos
 from pulp_docker.extensions.admin.publish import publish_group
 from pulp_docker.extensions.admin.search import search_group
+from pulp_docker.extensions.admin.sync import sync_group
 from pulp_docker.extensions.admin.tag import tag
 from pulp_docker.extensions.admin.uploads import uploads_group
 
@@ -22,5 +23,5 @@ def repo_group() -> None:
 
 
 for command in (repos.create, repos.update, repos.delete, repos.list_repos, search_group, uploads_group, tag,
-                publish_group):
+                publish_group, sync_group):
     repo_group.add_command(command)

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from pulp_docker.common import constants
+from pulp_docker.extensions.admin.feed_options import importer_config, with_feed_options
 from pulp_docker.extensions.admin.options import BOOL, KEY_VALUE, json_option, repo_id_option
 from pulp_platform.client import tasks
 from pulp_platform.client.context import ClientContext
@@ -113,11 +114,13 @@ def _with_common_options(command: Any) -> Any:
 @click.command("create", help="Creates a new docker repository.")
 @repo_id_option
 @_with_common_options
+@with_feed_options
 @click.pass_obj
 def create(ctx: ClientContext, repo_id: str, display_name: str | None, description: str | None,
            notes: tuple[tuple[str, Any], ...], repo_registry_id: str | None, auto_publish: bool | None,
-           protected: bool | None) -> None:
+           protected: bool | None, **feed: Any) -> None:
     body = create_body(repo_id, display_name, description, dict(notes), repo_registry_id, auto_publish, protected)
+    body["importer_config"] = importer_config(feed, update=False)
     try:
         ctx.connection.post("repositories/", json=body)
     except ServerError as exc:
@@ -130,11 +133,14 @@ def create(ctx: ClientContext, repo_id: str, display_name: str | None, descripti
 @click.command("update", help="Changes one or more attributes of a docker repository.")
 @repo_id_option
 @_with_common_options
+@with_feed_options
 @click.pass_obj
 def update(ctx: ClientContext, repo_id: str, display_name: str | None, description: str | None,
            notes: tuple[tuple[str, Any], ...], repo_registry_id: str | None, auto_publish: bool | None,
-           protected: bool | None) -> None:
+           protected: bool | None, **feed: Any) -> None:
     body = update_body(display_name, description, dict(notes), repo_registry_id, auto_publish, protected)
+    if config := importer_config(feed, update=True):
+        body["importer_config"] = config
     try:
         reply = ctx.connection.put(f"repositories/{repo_id}/", json=body)
     except ServerError as exc:
