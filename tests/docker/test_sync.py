@@ -270,3 +270,60 @@ def test_a_multi_arch_index_syncs_with_every_manifest(pulp_server, upstream) -> 
     for entry in entries:
         served = requests.get(f"{pulp_server.url}/v2/{repo_id}/manifests/{entry['digest']}", timeout=30)
         assert served.status_code == 200 and sha(served.content) == entry["digest"]
+
+
+class ThrottlingProxy(CuttingProxy):
+    """Forwards replies at about ``rate`` bytes a second, so a download is still running when it is canceled."""
+
+    def __init__(self, port: int, rate: int) -> None:
+        self.rate = rate
+        super().__init__(port, after=1 << 62)
+
+    def _pipe(self, src: socket.socket, dst: socket.socket, replies: bool) -> None:
+        import time
+
+        try:
+            while data := src.recv(16384 if replies else 65536):
+                dst.sendall(data)
+                if replies:
+                    time.sleep(len(data) / self.rate)
+        except OSError:
+            pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+
+def test_a_canceled_sync_leaves_nothing_half_made(pulp_server, upstream) -> None:
+    import time
+
+    big = os.urandom(8 * 1024 * 1024)
+    push_image(upstream, "up/app", "slow", [big])
+    _republish(upstream)
+    proxy = ThrottlingProxy(int(upstream.url.rsplit(":", 1)[1]), rate=1024 * 1024)
+    try:
+        repo_id = mirror(pulp_server, f"http://127.0.0.1:{proxy.port}", tags=["slow"])
+        reply = pulp_server.api("POST", f"repositories/{repo_id}/actions/sync/", json={})
+        task_id = reply.json()["spawned_tasks"][0]["task_id"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            steps = pulp_server.api("GET", f"tasks/{task_id}/").json()["progress_report"].get("docker_importer", [])
+            if any(s["step_type"] == "sync_step_download" and s["state"] == "IN_PROGRESS" for s in steps):
+                break
+            time.sleep(0.1)
+        time.sleep(1.5)  # mid-blob
+        assert pulp_server.api("DELETE", f"tasks/{task_id}/").status_code == 200
+        task = pulp_server.wait_task(task_id, timeout=120)
+    finally:
+        proxy.close()
+    assert task["state"] == "canceled"
+    tmp = pulp_server.data_dir / "content" / "tmp"
+    deadline = time.monotonic() + 20  # the worker notices at its next check (each second) and cleans up
+    while any(tmp.glob("sync-*")) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert counts(pulp_server, repo_id) == {}
+    assert not any((pulp_server.data_dir / "content" / "tmp").glob("sync-*"))
+    assert not (pulp_server.data_dir / "content" / "sha256" / sha(big)[7:9] / sha(big)[7:]).exists()
