@@ -157,3 +157,20 @@ def test_an_oci_layout_tarball_pushed_by_skopeo_from_a_tarred_dir(engine, images
     index = json.loads((folder / "index.json").read_text())["manifests"][0]["digest"]
     assert json.loads((back / "index.json").read_text())["manifests"][0]["digest"] == index
     assert os.path.exists(Path(back) / "blobs" / "sha256" / index.split(":")[1])
+
+
+def test_a_synced_image_pulls_and_runs(pulp_server, start_pulp_server, engine, images, registry) -> None:
+    """docker push to an upstream server of ours, sync it into a mirror here, docker pull the mirror, run it."""
+    upstream = start_pulp_server()
+    up_host = upstream.url.split("://", 1)[1]
+    built = images["a"]
+    engine.docker("login", up_host, "-u", "admin", "--password-stdin", input=b"admin\n")
+    engine.docker("tag", built.ref, f"{up_host}/src/app:1")
+    engine.docker("push", f"{up_host}/src/app:1")
+    engine.rmi(f"{up_host}/src/app:1")
+    repo_id = f"rt-sync-{uuid.uuid4().hex[:8]}"
+    pulp_server.create_repo(repo_id, importer_config={"feed": upstream.url, "upstream_name": "src/app"})
+    reply = pulp_server.api("POST", f"repositories/{repo_id}/actions/sync/", json={})
+    task = pulp_server.wait_task(reply.json(), timeout=300)
+    assert task["state"] == "finished", task["error"]
+    _pulls_and_runs(engine, registry, f"{repo_id}:1", built, built.id)
