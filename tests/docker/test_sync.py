@@ -139,6 +139,15 @@ def _republish(upstream) -> None:
     upstream.wait_task(task.json())
 
 
+def _close_both(*sockets: socket.socket) -> None:
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        sock.close()
+
+
 class CuttingProxy:
     """Forwards to the upstream; cuts the first reply longer than ``after`` bytes once, mid-body."""
 
@@ -170,12 +179,7 @@ class CuttingProxy:
                 dst.sendall(data)
         except OSError:
             pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        _close_both(src, dst)
 
     def close(self) -> None:
         self.listener.close()
@@ -289,12 +293,7 @@ class ThrottlingProxy(CuttingProxy):
                     time.sleep(len(data) / self.rate)
         except OSError:
             pass
-        for sock in (src, dst):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        _close_both(src, dst)
 
 
 def test_a_canceled_sync_leaves_nothing_half_made(pulp_server, upstream) -> None:
