@@ -65,6 +65,7 @@ def sync_repository(conduit: Conduit, raw_config: dict[str, Any]) -> dict[str, A
 
 def _metadata(client: RegistryClient, config: SyncConfig, conduit: Conduit,
               progress: steps.Progress) -> tuple[list[str], list[RemoteImage]]:
+    progress.start(steps.METADATA, 0)  # reading the tag list is part of the step: a failure there fails it
     upstream_tags = client.tags()
     wanted = [t for t in upstream_tags if config.tags is None or t in config.tags]
     progress.start(steps.METADATA, len(wanted))
