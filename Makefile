@@ -8,4 +8,4 @@ test:  ## install test dependencies into .venv and run the whole suite
 	devel/test
 
 lint:
-	.venv/bin/ruff check pulp_platform common plugins extensions_admin tests
+	.venv/bin/ruff check pulp_platform client_admin common plugins extensions_admin tests devel

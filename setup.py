@@ -1,4 +1,9 @@
-"""One distribution for the platform, the docker plugin, its shared code and its admin extension.
+"""The whole project as one distribution: the platform, the docker plugin, its shared code, pulp-admin
+and its docker extension (what `make run` and the tests install).
+
+The client can also be installed on its own, without the server's dependencies, as Pulp 2 shipped
+pulp-admin-client apart: ``pip install ./client_admin ./common ./extensions_admin`` (each folder has
+its own ``setup.py``; see docs/pulp-admin.md).
 
 The folders follow Pulp 2's layout (``common/pulp_docker/common``, ``plugins/pulp_docker/plugins``,
 ``extensions_admin/pulp_docker/extensions/admin``); ``pulp_docker`` is a namespace package spread over
@@ -8,6 +13,7 @@ them, so ``package_dir`` maps each sub-package to its folder.
 from setuptools import find_packages, setup
 
 PACKAGE_DIRS = {
+    "pulp_admin_client": "client_admin/pulp_admin_client",
     "pulp_docker.common": "common/pulp_docker/common",
     "pulp_docker.plugins": "plugins/pulp_docker/plugins",
     "pulp_docker.extensions.admin": "extensions_admin/pulp_docker/extensions/admin",
@@ -65,7 +71,7 @@ setup(
     entry_points={
         "console_scripts": [
             "pulp-server = pulp_platform.server_cli:main",
-            "pulp-admin = pulp_platform.client.admin:main",
+            "pulp-admin = pulp_admin_client.admin:main",
         ],
         # The plugin seam: Pulp 2 plugins registered the same way.
         "pulp.unit_models": [

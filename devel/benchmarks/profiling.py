@@ -78,7 +78,7 @@ def client_argv(raw: Path, argv: list[str]) -> list[str]:
             "--", *argv]
 
 
-PROJECT = ("pulp_platform/", "pulp_docker/", "plugins/", "common/", "extensions_admin/")
+PROJECT = ("pulp_platform/", "pulp_admin_client/", "pulp_docker/", "plugins/", "common/", "extensions_admin/")
 
 
 def _function(frame: str) -> str:

@@ -24,6 +24,7 @@ class Admin:
     auth: tuple[str, str] | None
     chunk_size: int = 1048576
     env: dict[str, str] = field(default_factory=dict)
+    binary: Path = PULP_ADMIN  # another installation's pulp-admin (the client installed on its own)
 
     def __post_init__(self) -> None:
         self.env = {**os.environ, "HOME": str(self.home), "COLUMNS": "120"}
@@ -49,7 +50,7 @@ class Admin:
         return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
     def run(self, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-        return subprocess.run([str(PULP_ADMIN), *args], env=self.env, capture_output=True, text=True,
+        return subprocess.run([str(self.binary), *args], env=self.env, capture_output=True, text=True,
                               timeout=timeout, stdin=subprocess.DEVNULL)
 
     def ok(self, *args: str) -> str:
@@ -72,7 +73,7 @@ class Admin:
         return lines[0]
 
     def popen(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([str(PULP_ADMIN), *args], env=self.env, stdout=subprocess.PIPE,
+        return subprocess.Popen([str(self.binary), *args], env=self.env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
 
 

@@ -27,7 +27,7 @@ from admin_runner import PULP_ADMIN, Admin, server_address
 from tarballs import DATA, retar
 from tcp_proxy import CountingProxy
 
-from pulp_platform.client.upload_source import open_source
+from pulp_admin_client.upload_source import open_source
 
 FACTS = json.loads((DATA / "FACTS.json").read_text())["skopeo-v2s2.tar"]
 DIGEST = FACTS["manifest_digest_of_file_bytes"]

@@ -14,14 +14,14 @@ import pytest
 import requests
 from tarballs import DATA
 
+from pulp_admin_client import config as client_config
+from pulp_admin_client import credentials
+from pulp_admin_client.connection import error_from_response
+from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.upload_source import DirectorySource, FileSlice, open_source
+from pulp_admin_client.upload_state import UploadRecord, UploadRecords
 from pulp_docker.extensions.admin.repos import create_body, update_body
 from pulp_docker.extensions.admin.search import criteria
-from pulp_platform.client import config as client_config
-from pulp_platform.client import credentials
-from pulp_platform.client.connection import error_from_response
-from pulp_platform.client.failures import ClientError, ExitCode
-from pulp_platform.client.upload_source import DirectorySource, FileSlice, open_source
-from pulp_platform.client.upload_state import UploadRecord, UploadRecords
 
 
 def write(path: Path, text: str) -> Path:

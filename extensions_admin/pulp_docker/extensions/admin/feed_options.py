@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
+from pulp_admin_client.failures import ClientError, ExitCode
 from pulp_docker.extensions.admin.options import BOOL
-from pulp_platform.client.failures import ClientError, ExitCode
 
 # (option, config key, click type, help, reads a file)
 FEED_OPTIONS: list[tuple[str, str, Any, str, bool]] = [

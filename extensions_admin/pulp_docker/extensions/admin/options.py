@@ -6,8 +6,8 @@ from typing import Any
 
 import click
 
-from pulp_platform.client.config import parse_bool
-from pulp_platform.client.failures import ClientError
+from pulp_admin_client.config import parse_bool
+from pulp_admin_client.failures import ClientError
 
 
 class PulpBool(click.ParamType):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
+from pulp_admin_client import tasks
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ServerError
+from pulp_admin_client.output import emit_json
 from pulp_docker.common import constants
 from pulp_docker.extensions.admin.options import json_option, repo_id_option
 from pulp_docker.extensions.admin.repos import missing_repo
-from pulp_platform.client import tasks
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ServerError
-from pulp_platform.client.output import emit_json
 
 
 @click.group("publish", help="Publish a docker repository.")

@@ -11,13 +11,13 @@ from typing import Any
 
 import click
 
+from pulp_admin_client import tasks
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode, ServerError
+from pulp_admin_client.output import emit_json, print_documents
 from pulp_docker.common import constants
 from pulp_docker.extensions.admin.feed_options import importer_config, with_feed_options
 from pulp_docker.extensions.admin.options import BOOL, KEY_VALUE, json_option, repo_id_option
-from pulp_platform.client import tasks
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode, ServerError
-from pulp_platform.client.output import emit_json, print_documents
 
 REPO_TYPE_NOTE, REPO_TYPE = next(iter(constants.REPO_NOTE_TYPE.items()))
 

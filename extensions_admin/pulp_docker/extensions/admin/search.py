@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode, ServerError
+from pulp_admin_client.output import emit_json, print_documents
 from pulp_docker.common import constants
 from pulp_docker.extensions.admin.options import KEY_VALUE, json_option, repo_id_option
 from pulp_docker.extensions.admin.repos import missing_repo
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode, ServerError
-from pulp_platform.client.output import emit_json, print_documents
 
 # What each listing shows by default, most telling first.
 DISPLAY_FIELDS = {

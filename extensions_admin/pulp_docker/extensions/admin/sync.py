@@ -14,11 +14,11 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from pulp_admin_client import tasks
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode, ServerError
 from pulp_docker.extensions.admin.options import repo_id_option
 from pulp_docker.extensions.admin.repos import missing_repo
-from pulp_platform.client import tasks
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode, ServerError
 
 IMPORTER = "docker_importer"
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import click
 
+from pulp_admin_client import uploads
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.upload_source import EmptySource
 from pulp_docker.common import constants
 from pulp_docker.common.references import is_sha256_digest
 from pulp_docker.extensions.admin.options import repo_id_option
-from pulp_platform.client import uploads
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode
-from pulp_platform.client.upload_source import EmptySource
 
 
 @click.command("tag", help="Create a tag, or move it, to point at a manifest in the repository.")

@@ -15,14 +15,14 @@ from typing import Any
 
 import click
 
+from pulp_admin_client import uploads
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.output import emit_json, human_size, print_documents
+from pulp_admin_client.upload_source import Source, open_source
+from pulp_admin_client.upload_state import UploadRecord
 from pulp_docker.common import constants
 from pulp_docker.extensions.admin.options import json_option, repo_id_option
-from pulp_platform.client import uploads
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode
-from pulp_platform.client.output import emit_json, human_size, print_documents
-from pulp_platform.client.upload_source import Source, open_source
-from pulp_platform.client.upload_state import UploadRecord
 
 RESUME_COMMAND = "pulp-admin docker repo uploads resume"
 TARBALL_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst", ".tzst")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import requests
 
-from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_admin_client.failures import ClientError, ExitCode
 
 FILENAME = "credentials"
 

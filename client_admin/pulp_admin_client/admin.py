@@ -10,19 +10,29 @@ from __future__ import annotations
 import sys
 import traceback
 from collections.abc import Sequence
-from importlib.metadata import entry_points
+from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
 
 import click
 
-from pulp_platform.client import config as client_config
-from pulp_platform.client import credentials
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode
-from pulp_platform.client.output import emit_json, print_document
-from pulp_platform.client.tasks import tasks_group
+from pulp_admin_client import config as client_config
+from pulp_admin_client import credentials
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.output import emit_json, print_document
+from pulp_admin_client.tasks import tasks_group
 
 EXTENSION_GROUP = "pulp.extensions.admin"
+
+
+def _version() -> str:
+    """The installed client's version: its own distribution, or the whole project's."""
+    for dist in ("pulp-admin-client", "pulp_docker"):
+        try:
+            return version(dist)
+        except PackageNotFoundError:
+            continue
+    return "unknown"
 
 
 def _extensions() -> dict[str, Any]:
@@ -68,7 +78,7 @@ def _broken(name: str, reason: str) -> click.Command:
 @click.option("--config", "config_file", type=click.Path(dir_okay=False),
               help="admin.conf to use instead of ~/.pulp/admin.conf.")
 @click.option("--debug", is_flag=True, hidden=True, help="Show tracebacks of unexpected errors.")
-@click.version_option(package_name="pulp_docker", prog_name="pulp-admin")
+@click.version_option(version=_version(), prog_name="pulp-admin")
 @click.pass_context
 def root(ctx: click.Context, username: str | None, password: str | None, config_file: str | None,
          debug: bool) -> None:

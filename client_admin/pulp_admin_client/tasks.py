@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode
-from pulp_platform.client.output import emit_json, print_documents
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.output import emit_json, print_documents
 
 FINAL_STATES = frozenset({"finished", "error", "canceled", "skipped"})
 ACTIVE_STATES = frozenset({"waiting", "running", "suspended", "accepted"})

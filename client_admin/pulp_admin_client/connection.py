@@ -10,9 +10,9 @@ from typing import IO, Any
 
 import requests
 
-from pulp_platform.client.config import ClientConfig
-from pulp_platform.client.credentials import BearerAuth
-from pulp_platform.client.failures import ClientError, ExitCode, ServerError
+from pulp_admin_client.config import ClientConfig
+from pulp_admin_client.credentials import BearerAuth
+from pulp_admin_client.failures import ClientError, ExitCode, ServerError
 
 # (connect, read): reads cover a whole chunk PUT or a slow server answer.
 TIMEOUT = (10.0, 600.0)
@@ -27,7 +27,7 @@ class Connection:
         self.session = requests.Session()
         self.session.auth = auth
         self.session.verify = config.verify
-        self.session.headers["User-Agent"] = "pulp-admin (pulp_docker)"
+        self.session.headers["User-Agent"] = "pulp-admin"
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path, accepting ``/pulp/api/v2/...`` hrefs as the server gives them."""

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 
 import click
 
-from pulp_platform.client import credentials
-from pulp_platform.client.config import ClientConfig
-from pulp_platform.client.connection import Connection
-from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_admin_client import credentials
+from pulp_admin_client.config import ClientConfig
+from pulp_admin_client.connection import Connection
+from pulp_admin_client.failures import ClientError, ExitCode
 
 
 @dataclass

@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_admin_client.failures import ClientError, ExitCode
 
 SYSTEM_CONFIG = Path("/etc/pulp/admin/admin.conf")
 USER_CONFIG = Path("~/.pulp/admin.conf")

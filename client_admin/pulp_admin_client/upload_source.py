@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
-from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_admin_client.failures import ClientError, ExitCode
 
 TAR_FORMAT = tarfile.PAX_FORMAT
 TAR_ENCODING = "utf-8"
 
 
 class ChunkSink(Protocol):
-    """Where sources put their bytes (``pulp_platform.client.uploads.ChunkSender``)."""
+    """Where sources put their bytes (``pulp_admin_client.uploads.ChunkSender``)."""
 
     def send_file_range(self, path: Path, start: int, end: int) -> None: ...
 

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pulp_platform.client import tasks
-from pulp_platform.client.context import ClientContext
-from pulp_platform.client.failures import ClientError, ExitCode, ServerError
-from pulp_platform.client.output import TransferProgress, human_size
-from pulp_platform.client.upload_source import EmptySource, FileSlice, Source, open_source
-from pulp_platform.client.upload_state import UploadRecord, UploadRecords
+from pulp_admin_client import tasks
+from pulp_admin_client.context import ClientContext
+from pulp_admin_client.failures import ClientError, ExitCode, ServerError
+from pulp_admin_client.output import TransferProgress, human_size
+from pulp_admin_client.upload_source import EmptySource, FileSlice, Source, open_source
+from pulp_admin_client.upload_state import UploadRecord, UploadRecords
 
 
 class _Counted:

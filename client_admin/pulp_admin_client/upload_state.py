@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pulp_platform.client.failures import ClientError, ExitCode
+from pulp_admin_client.failures import ClientError, ExitCode
 
 
 @dataclass
