@@ -9,6 +9,11 @@ Builds images, starts ``pulp-server run`` (embedded default, fresh data dir) and
   the other kinds' tarballs uploaded in the same rounds;
 - out: ``skopeo copy docker:// dir:`` from each server; curl GET of the big blob vs ``cat`` of the file;
 - parallel: N different images by N concurrent pulp-admin processes vs one after the other;
+- push: ``skopeo copy dir: docker://`` (``--dest-creds``) into ours vs into the registry, a fresh name each
+  round, our server tree's memory sampled; with --parallel-push N, N small images pushed at once vs one
+  after the other, into each server;
+- sync: a fresh repository of ours syncing the image from the registry vs ``skopeo copy docker:// dir:``
+  of it, memory sampled;
 - with --with-4gib, the memory of one 4 GiB upload.
 
 Prints a table of targets with pass/miss and writes every figure as JSON.
@@ -29,12 +34,14 @@ from pathlib import Path
 import imagegen
 
 from benchmarks import clients, images, inbound, machine, memory, outbound, parallel, profiling, report, timing
+from benchmarks import push as push_phase
+from benchmarks import sync as sync_phase
 from benchmarks.clients import PulpAdmin
 from benchmarks.rig import Rig
 from benchmarks.servers import OurServer, PeerRegistry
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "out"
-PHASES = ("in", "out", "parallel")
+PHASES = ("in", "out", "parallel", "push", "sync")
 ALIASES = {"import": "in", "memory": "in", "pull": "out"}
 GIB = 1 << 30
 IDLE_SECONDS = 5.0
@@ -58,10 +65,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "report each against skopeo-dir (target <= 1.1)")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per measurement (default 3)")
     p.add_argument("--only", default=",".join(PHASES),
-                   help="comma-separated phases: in (with memory), out, parallel; aliases import, memory, pull")
+                   help="comma-separated phases: in (with memory), out, parallel, push, sync; aliases import, memory, "
+                        "pull")
     p.add_argument("--no-parallel", action="store_true", help="skip the parallel phase")
     p.add_argument("--parallel-count", type=int, default=10, help="images uploaded at once (default 10)")
     p.add_argument("--parallel-size", default="100MiB", help="size of each of them (default 100MiB)")
+    p.add_argument("--parallel-push", type=int, default=10, metavar="N",
+                   help="push phase: also N images of --parallel-size pushed at once vs one at a time (default "
+                        "10; 0: skip)")
     p.add_argument("--with-4gib", action="store_true", help="also measure memory during a 4 GiB upload")
     p.add_argument("--chunk-size", help="pulp-admin upload_chunk_size (default: pulp-admin's own default)")
     p.add_argument("--drop-caches", action="store_true",
@@ -94,6 +105,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             p.error("--compare-kinds compares uploads: it needs the in phase")
     if args.rounds < 1 or args.parallel_count < 1 or args.layers < 1:
         p.error("--rounds, --parallel-count and --layers must be at least 1")
+    if args.parallel_push < 0:
+        p.error("--parallel-push must be at least 0")
     try:
         args.size_bytes = imagegen.parse_size(args.size)
         args.parallel_bytes = imagegen.parse_size(args.parallel_size)
@@ -107,10 +120,12 @@ def space_needed(args: argparse.Namespace) -> int:
     """Bytes of disk a run needs at its peak: the image dir and its tarball, plus either our upload file
     and staged blob during an import, or one copy in each store and the cp copy."""
     need = 0
-    if {"in", "out"} & set(args.phases):
+    if {"in", "out", "push", "sync"} & set(args.phases):
         need = (5 + len(set(args.kinds) - {images.SKOPEO_DIR})) * args.size_bytes  # one more tarball per kind
     if "parallel" in args.phases:
         need = max(need, 4 * args.parallel_count * args.parallel_bytes)
+    if "push" in args.phases and args.parallel_push:
+        need = max(need, 4 * args.parallel_push * args.parallel_bytes)
     if args.with_4gib:
         need = max(need, 4 * 4 * GIB)
     return need + GIB
@@ -137,7 +152,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         "size": args.size_bytes, "many_small_layers": args.many_small_layers, "layers": args.layers, "gzip": args.gzip,
         "kind": args.kind, "kinds": args.kinds,
         "rounds": args.rounds, "phases": args.phases, "parallel_count": args.parallel_count,
-        "parallel_size": args.parallel_bytes, "with_4gib": args.with_4gib, "chunk_size": args.chunk_bytes,
+        "parallel_size": args.parallel_bytes,
+        "parallel_push": args.parallel_push, "with_4gib": args.with_4gib, "chunk_size": args.chunk_bytes,
         "drop_caches": args.drop_caches},
         "page_cache": ("dropped (echo 3 > /proc/sys/vm/drop_caches) and synced before every timed step"
                        if args.drop_caches else
@@ -152,7 +168,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     peer = PeerRegistry(work / "peer")
     try:
         main_image = None
-        if {"in", "out"} & set(args.phases):
+        if {"in", "out", "push", "sync"} & set(args.phases):
             main_image = build(work / "images", "main", args.size_bytes, images.seed_for(0),
                                args.layers if args.many_small_layers else 0, args.gzip,
                                args.kinds if "in" in args.phases else [images.SKOPEO_DIR])
@@ -202,6 +218,11 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             if name is not None:
                 rig.reset_ours([name], [main_image.big_digest])
             peer.restart_empty()
+            if "push" in args.phases:
+                push_warm = build(work / "images", "push-warmup", 1 << 20, images.seed_for(98))
+                results["push"] = push_phase.measure(rig, main_image, args.rounds, push_warm)
+            if "sync" in args.phases:
+                results["sync"] = sync_phase.measure(rig, main_image, args.rounds)
             if profile_dir:
                 profiles["upload"] = profiling.profile_upload(rig, main_image, profile_dir, args.kind)
             if not args.keep:
@@ -211,6 +232,14 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             batch = [build(work / "images", f"par-{i + 1}", args.parallel_bytes, images.seed_for(100 + i))
                      for i in range(args.parallel_count)]
             results["parallel"] = parallel.measure(rig, batch, args.rounds)
+            if not args.keep:
+                for image in batch:
+                    image.remove()
+
+        if "push" in args.phases and args.parallel_push:
+            batch = [build(work / "images", f"ppush-{i + 1}", args.parallel_bytes, images.seed_for(300 + i))
+                     for i in range(args.parallel_push)]
+            results["push_parallel"] = push_phase.measure_parallel(rig, batch, args.rounds)
             if not args.keep:
                 for image in batch:
                     image.remove()

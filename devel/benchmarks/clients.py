@@ -65,11 +65,21 @@ def parse_upload(stdout: str) -> dict:
 
 
 def skopeo(*args: str) -> str:
-    return run(["skopeo", *args], env={**os.environ, **NO_PROXY})
+    return run(["skopeo", *args], env=skopeo_env())
 
 
-def skopeo_push(image_dir: Path, host: str, name: str, tag: str) -> None:
-    skopeo("copy", "-q", "--dest-tls-verify=false", f"dir:{image_dir}", f"docker://{host}/{name}:{tag}")
+def skopeo_push_argv(image_dir: Path, host: str, name: str, tag: str, creds: str | None = None) -> list[str]:
+    """``skopeo copy dir:DIR docker://HOST/NAME:TAG`` (plain HTTP), with ``--dest-creds`` when given."""
+    return ["skopeo", "copy", "-q", "--dest-tls-verify=false", *(["--dest-creds", creds] if creds else []),
+            f"dir:{image_dir}", f"docker://{host}/{name}:{tag}"]
+
+
+def skopeo_push(image_dir: Path, host: str, name: str, tag: str, creds: str | None = None) -> None:
+    run(skopeo_push_argv(image_dir, host, name, tag, creds), env=skopeo_env())
+
+
+def skopeo_env() -> dict:
+    return {**os.environ, **NO_PROXY}
 
 
 def skopeo_pull(host: str, name: str, tag: str, out: Path) -> None:

@@ -55,7 +55,34 @@ def targets(results: dict, size_label: str) -> list[dict]:
         single, concurrent = r["single"]["aggregate_MBps"], r["concurrent"]["aggregate_MBps"]
         out.append(_target("parallel", f"parallel: {r['images']} uploads at once vs one at a time (MB/s)",
                            concurrent / single, ">=", 1.5, f"{concurrent:.0f} MB/s", f"{single:.0f} MB/s"))
+    if "push" in results:
+        r = results["push"]
+        ours, peer = r["ours"]["median_wall_s"], r["peer"]["median_wall_s"]
+        out.append(_target("push", f"push: skopeo push {size_label}, ours vs distribution (time)", ours / peer,
+                           "<=", 1.0, f"{ours:.2f} s", f"{peer:.2f} s distribution"))
+        peak = r["memory"]["tree_peak_rss_MB"]
+        out.append(_target("memory_push", f"memory: server tree peak RSS, {size_label} push (MB)", peak, "<", 200,
+                           f"{peak:.0f} MB", "200 MB"))
+    if "push_parallel" in results:
+        r = results["push_parallel"]
+        single, concurrent = r["single"]["aggregate_MBps"], r["concurrent"]["aggregate_MBps"]
+        out.append(_target("push_parallel", f"push: {r['images']} skopeo pushes at once vs one at a time (MB/s)",
+                           concurrent / single, ">=", 1.5, f"{concurrent:.0f} MB/s", f"{single:.0f} MB/s"))
+    if "sync" in results:
+        r = results["sync"]
+        ours, peer = r["ours"]["median_wall_s"], r["peer"]["median_wall_s"]
+        out.append(_target("sync", f"sync: {size_label} from distribution vs skopeo copy of it (time)", ours / peer,
+                           "<=", 1.0, f"{ours:.2f} s", f"{peer:.2f} s skopeo"))
+        peak = r["memory"]["tree_peak_rss_MB"]
+        out.append(_target("memory_sync", f"memory: server tree peak RSS, {size_label} sync (MB)", peak, "<", 200,
+                           f"{peak:.0f} MB", "200 MB"))
     return out
+
+
+def _memory_line(prefix: str, m: dict) -> str:
+    procs = ", ".join(f"{k} {v:.0f}" for k, v in m["process_peak_rss_MB"].items())
+    return (f"{prefix}idle tree {m['idle_tree_rss_MB']:.0f} MB, peak tree RSS {m['tree_peak_rss_MB']:.0f} MB"
+            f" (PSS {m['tree_peak_pss_MB'] or 0:.0f} MB); per process peak MB: {procs}")
 
 
 def _details(results: dict) -> list[str]:
@@ -110,6 +137,35 @@ def _details(results: dict) -> list[str]:
         lines.append(f"par: {r['images']} × {r['bytes'] / r['images'] / MB:.0f} MB; server CPU single {single:.1f} s"
                      f" / concurrent {concurrent:.1f} s; tree peak RSS at once "
                      f"{max(r['concurrent_tree_peak_rss_MB']):.0f} MB")
+    if "push" in results:
+        r = results["push"]
+        mb = r["blob_bytes"] / MB
+        peer_rss = [x["extra"]["peer_peak_rss_MB"] for x in r["peer"]["rounds"]]
+        lines.append(f"push: ours {mb / r['ours']['median_wall_s']:.0f} MB/s, server CPU "
+                     f"{r['ours']['median_server_cpu_s']:.2f} s, skopeo CPU {r['ours']['median_client_cpu_s']:.2f} s;"
+                     f" distribution {mb / r['peer']['median_wall_s']:.0f} MB/s, registry CPU "
+                     f"{r['peer']['median_server_cpu_s']:.2f} s, skopeo CPU {r['peer']['median_client_cpu_s']:.2f} s,"
+                     f" peak RSS {max(peer_rss):.0f} MB")
+        lines.append(_memory_line("      mem: ", r["memory"]))
+    if "push_parallel" in results:
+        r = results["push_parallel"]
+        single, concurrent = r["peer_single"]["aggregate_MBps"], r["peer_concurrent"]["aggregate_MBps"]
+        cpu = r["single"]["median_server_cpu_s"], r["concurrent"]["median_server_cpu_s"]
+        lines.append(f"ppush: {r['images']} × {r['bytes'] / r['images'] / MB:.0f} MB; ours server CPU single "
+                     f"{cpu[0]:.1f} s / concurrent {cpu[1]:.1f} s, tree peak RSS at once "
+                     f"{max(r['concurrent_tree_peak_rss_MB']):.0f} MB; distribution "
+                     f"{concurrent:.0f} MB/s at once vs {single:.0f} MB/s one at a time ({concurrent / single:.2f})")
+    if "sync" in results:
+        r = results["sync"]
+        mb = r["blob_bytes"] / MB
+        tasks = [x["extra"]["task_s"] for x in r["ours"]["rounds"] if x.get("extra")]
+        blobs = sorted({x["extra"]["blobs_downloaded"] for x in r["ours"]["rounds"] if x.get("extra")})
+        lines.append(f"sync: ours {mb / r['ours']['median_wall_s']:.0f} MB/s (task {_med(tasks):.2f} s of it, "
+                     f"{'/'.join(map(str, blobs))} blobs), server CPU {r['ours']['median_server_cpu_s']:.2f} s; "
+                     f"skopeo copy "
+                     f"{mb / r['peer']['median_wall_s']:.0f} MB/s, registry CPU {r['peer']['median_server_cpu_s']:.2f}"
+                     f" s, skopeo CPU {r['peer']['median_client_cpu_s']:.2f} s")
+        lines.append(_memory_line("      mem: ", r["memory"]))
     return lines
 
 

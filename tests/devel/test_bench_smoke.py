@@ -173,7 +173,7 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
     work, out = tmp_path / "work", tmp_path / "bench.json"
     extra = [] if kind == images.SKOPEO_DIR else ["--kind", kind, "--compare-kinds"]
     result = run_bench("--size", "6MiB", "--rounds", "1", "--parallel-count", "2", "--parallel-size", "3MiB",
-                       "--workdir", str(work), "--json", str(out), *extra)
+                       "--only", "in,out,parallel", "--workdir", str(work), "--json", str(out), *extra)
     assert result.returncode == 0, result.stderr[-3000:]
 
     doc = json.loads(out.read_text())
@@ -213,6 +213,48 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
 
     assert "| figure" in result.stdout and "parallel: 2 uploads at once" in result.stdout
     # Servers stopped, images and data dirs removed.
+    assert list(work.iterdir()) == []
+
+
+def test_bench_runs_push_and_sync_at_a_tiny_size(tools, tmp_path):
+    """``--only push,sync``: skopeo pushes into both servers (a fresh name each round, which creates its
+    repository on ours), N small pushes at once and one at a time, and a sync of a fresh repository from
+    distribution against skopeo's copy of the same image; memory sampled during ours."""
+    work, out = tmp_path / "work", tmp_path / "bench.json"
+    result = run_bench("--only", "push,sync", "--size", "6MiB", "--rounds", "2", "--parallel-push", "2",
+                       "--parallel-size", "3MiB", "--workdir", str(work), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    doc = json.loads(out.read_text())
+    results = doc["results"]
+    assert set(results) == {"idle", "push", "push_parallel", "sync"}
+    assert doc["options"]["phases"] == ["push", "sync"] and doc["options"]["parallel_push"] == 2
+    for phase in ("push", "sync"):
+        for name in ("ours", "peer"):
+            assert len(results[phase][name]["rounds"]) == 2
+            assert results[phase][name]["median_wall_s"] > 0
+        memory = results[phase]["memory"]
+        assert len(memory["rounds"]) == 2
+        assert memory["tree_peak_rss_MB"] >= memory["idle_tree_rss_MB"] > 0
+        assert any(name.startswith("pulp-server run") for name in memory["process_peak_rss_MB"])
+    assert results["push"]["ours"]["median_server_cpu_s"] > 0
+    # Every sync round downloaded the image's blobs (config and 4 layers): the store was emptied between rounds.
+    for sample in results["sync"]["ours"]["rounds"]:
+        assert sample["extra"]["blobs_downloaded"] == 5 and sample["extra"]["task_s"] is not None
+    par = results["push_parallel"]
+    assert par["images"] == 2 and len(par["concurrent_tree_peak_rss_MB"]) == 2
+    for name in ("single", "concurrent", "peer_single", "peer_concurrent"):
+        assert par[name]["aggregate_MBps"] > 0
+
+    targets = {t["name"]: t for t in doc["targets"]}
+    assert set(targets) == {"push", "memory_push", "push_parallel", "sync", "memory_sync"}
+    for target in targets.values():
+        assert isinstance(target["pass"], bool) and target["value"] > 0
+    assert doc["missed"] == [name for name, t in targets.items() if not t["pass"]]
+    assert "push: skopeo push 6 MiB, ours vs distribution" in result.stdout
+    assert "sync: 6 MiB from distribution vs skopeo copy" in result.stdout
+    assert "push: 2 skopeo pushes at once" in result.stdout
+    assert "push round 2/2 ours" in result.stderr and "sync round 2/2 peer" in result.stderr
     assert list(work.iterdir()) == []
 
 
