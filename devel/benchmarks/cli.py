@@ -11,7 +11,8 @@ Builds images, starts ``pulp-server run`` (embedded default, fresh data dir) and
 - parallel: N different images by N concurrent pulp-admin processes vs one after the other;
 - push: ``skopeo copy dir: docker://`` (``--dest-creds``) into ours vs into the registry, a fresh name each
   round, our server tree's memory sampled; with --parallel-push N, N small images pushed at once vs one
-  after the other, into each server;
+  after the other, into each server; and ``docker push`` from a private Docker engine into each (when
+  dockerd is installed; --no-docker-push skips it);
 - sync: a fresh repository of ours syncing the image from the registry vs ``skopeo copy docker:// dir:``
   of it, memory sampled;
 - with --with-4gib, the memory of one 4 GiB upload.
@@ -33,7 +34,19 @@ from pathlib import Path
 
 import imagegen
 
-from benchmarks import clients, images, inbound, machine, memory, outbound, parallel, profiling, report, timing
+from benchmarks import (
+    clients,
+    docker_push,
+    images,
+    inbound,
+    machine,
+    memory,
+    outbound,
+    parallel,
+    profiling,
+    report,
+    timing,
+)
 from benchmarks import push as push_phase
 from benchmarks import sync as sync_phase
 from benchmarks.clients import PulpAdmin
@@ -73,6 +86,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parallel-push", type=int, default=10, metavar="N",
                    help="push phase: also N images of --parallel-size pushed at once vs one at a time (default "
                         "10; 0: skip)")
+    p.add_argument("--no-docker-push", action="store_true", help="push phase: skip the docker push timing")
     p.add_argument("--with-4gib", action="store_true", help="also measure memory during a 4 GiB upload")
     p.add_argument("--chunk-size", help="pulp-admin upload_chunk_size (default: pulp-admin's own default)")
     p.add_argument("--drop-caches", action="store_true",
@@ -221,6 +235,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
             if "push" in args.phases:
                 push_warm = build(work / "images", "push-warmup", 1 << 20, images.seed_for(98))
                 results["push"] = push_phase.measure(rig, main_image, args.rounds, push_warm)
+                if not args.no_docker_push and shutil.which("dockerd"):
+                    results["docker_push"] = docker_push.measure(rig, main_image, args.rounds)
             if "sync" in args.phases:
                 results["sync"] = sync_phase.measure(rig, main_image, args.rounds)
             if profile_dir:

@@ -63,6 +63,11 @@ def targets(results: dict, size_label: str) -> list[dict]:
         peak = r["memory"]["tree_peak_rss_MB"]
         out.append(_target("memory_push", f"memory: server tree peak RSS, {size_label} push (MB)", peak, "<", 200,
                            f"{peak:.0f} MB", "200 MB"))
+    if "docker_push" in results:
+        r = results["docker_push"]
+        ours, peer = r["ours"]["median_wall_s"], r["peer"]["median_wall_s"]
+        out.append(_target("docker_push", f"push: docker push {size_label}, ours vs distribution (time)",
+                           ours / peer, "<=", 1.0, f"{ours:.2f} s", f"{peer:.2f} s distribution"))
     if "push_parallel" in results:
         r = results["push_parallel"]
         single, concurrent = r["single"]["aggregate_MBps"], r["concurrent"]["aggregate_MBps"]
