@@ -15,7 +15,14 @@ from pulp_platform.tasking.dispatch import dispatch
 from pulp_platform.tasking.reservations import repository_resource
 from pulp_platform.webapi.endpoint import ApiState
 
-POLL = 0.01  # seconds between looks at the task; a manifest PUT takes a few tens of milliseconds
+# Seconds between looks at the task: a manifest PUT's task runs for about 50 ms, and every client
+# push waits for it, so the wait stays short (a look is one find_one by _id); it backs off to
+# POLL_MAX, and after SLOW_AFTER seconds to POLL_SLOW for the rare long one (a PUT queued behind an
+# import on the same repository).
+POLL = 0.005
+POLL_MAX = 0.02
+SLOW_AFTER = 2.0
+POLL_SLOW = 0.2
 TIMEOUT = 600.0
 
 
@@ -34,7 +41,8 @@ def run_locked(api: ApiState, repo_id: str, function: str, **args: Any) -> Any:
                                                                     f"pulp:action:push_{function}"],
                        task_type=f"pulp_docker.push.{function}")
     tasks = TaskStatus._get_collection()
-    deadline = time.monotonic() + TIMEOUT
+    started = time.monotonic()
+    deadline = started + TIMEOUT
     delay = POLL
     while time.monotonic() < deadline:
         doc = tasks.find_one({"_id": task_id}, {"state": 1, "result": 1, "error": 1})
@@ -45,5 +53,5 @@ def run_locked(api: ApiState, repo_id: str, function: str, **args: Any) -> Any:
         if doc and doc["state"] not in ("waiting", "running"):
             raise StepFailed({"code": "PLP0000", "description": f"the push step was {doc['state']}"})
         time.sleep(delay)
-        delay = min(delay * 1.5, 0.2)
+        delay = POLL_SLOW if time.monotonic() - started > SLOW_AFTER else min(delay * 1.5, POLL_MAX)
     raise StepFailed({"code": "PLP0000", "description": f"the push step (task {task_id}) did not finish in time"})
