@@ -151,6 +151,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return _fail(exc.message, exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # A group given no command: its help, once, on stdout, as a click group does standalone.
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return ExitCode.OK
     except click.exceptions.Abort:
         return _fail("interrupted", ExitCode.INTERRUPTED)
     except KeyboardInterrupt:

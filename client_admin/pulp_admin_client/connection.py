@@ -6,6 +6,7 @@ bodies are file-like objects with a length, so requests streams them instead of 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import IO, Any
 
 import requests
@@ -45,6 +46,9 @@ class Connection:
             response = self.session.request(method, url, json=json, data=data, params=params,
                                             headers=headers, timeout=TIMEOUT)
         except requests.exceptions.SSLError as exc:
+            if self._speaks_plain_http():
+                raise ClientError(f"the server at {self.config.base_url} answers plain HTTP, not HTTPS: set "
+                                  "`scheme = http` in the [server] section of admin.conf", ExitCode.CONFIG) from exc
             raise ClientError(f"TLS failure talking to {self.config.base_url}: {_reason(exc)}",
                               ExitCode.CONNECTION) from exc
         except requests.exceptions.ConnectionError as exc:
@@ -62,6 +66,21 @@ class Connection:
         except ValueError as exc:
             raise ClientError(f"{method} {url}: the server answered HTTP {response.status_code} with a body "
                               "that is not JSON; is this a Pulp server?", ExitCode.SERVER) from exc
+
+    def _speaks_plain_http(self) -> bool:
+        """Whether the server, which failed a TLS handshake, answers plain HTTP on the same port.
+
+        Pulp 2's default scheme is https, so an admin.conf without ``scheme`` pointed at ``pulp-server run``
+        (plain HTTP on loopback) fails with an OpenSSL record error that says nothing useful.
+        """
+        if self.config.scheme != "https":
+            return False
+        plain = replace(self.config, scheme="http")
+        try:
+            requests.get(f"{plain.base_url}/", timeout=5, allow_redirects=False)
+        except requests.exceptions.RequestException:
+            return False
+        return True
 
     def get(self, path: str, **kw: Any) -> Any:
         return self.request("GET", path, **kw)
@@ -85,7 +104,10 @@ def _reason(exc: Exception) -> str:
     # urllib3 wraps errno texts as "<...HTTPConnection object at 0x..>: Failed to establish...: [Errno 111] ..."
     if "[Errno" in text:
         text = text[text.index("[Errno"):]
-    return text.rstrip(")'\"")
+    # Strip only the wrappers' unbalanced closing quotes and parentheses, not OpenSSL's "(_ssl.c:1006)".
+    while text and text[-1] in ")'\"" and (text[-1] != ")" or text.count(")") > text.count("(")):
+        text = text[:-1]
+    return text
 
 
 def error_from_response(response: requests.Response, auth: Any) -> ServerError:

@@ -18,10 +18,11 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
     TextColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 
 def emit_json(value: Any) -> None:
@@ -92,12 +93,21 @@ def print_documents(title: str, documents: Iterable[dict[str, Any]]) -> None:
 
 
 def human_size(size: float) -> str:
-    """Bytes as a short binary-unit string (``12.3 MiB``)."""
+    """Bytes as a short binary-unit string (``12.3 MiB``): the one unit system of the client's output."""
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
         if abs(size) < 1024 or unit == "TiB":
             return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
+
+
+class BinaryRateColumn(ProgressColumn):
+    """The transfer rate in binary units, as ``human_size`` and ``DownloadColumn(binary_units=True)`` show
+    sizes (rich's own speed column is decimal: MB/s beside MiB)."""
+
+    def render(self, task: Any) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("?" if speed is None else f"{human_size(speed)}/s", style="progress.data.speed")
 
 
 class TransferProgress:
@@ -130,7 +140,7 @@ class TransferProgress:
         if self.stream.isatty():
             self._rich = Progress(
                 TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
-                TransferSpeedColumn(), TimeRemainingColumn(),
+                BinaryRateColumn(), TimeRemainingColumn(),
                 console=Console(file=self.stream), transient=False,
             )
             self._rich.start()

@@ -109,6 +109,21 @@ def test_missing_repository_exits_non_zero(admin: Admin, docker_server, tmp_path
     assert admin.records == []
 
 
+def test_a_group_alone_prints_its_help_once(admin: Admin):
+    for args in ([], ["docker"], ["docker", "repo"], ["tasks"]):
+        result = admin.run(*args)
+        assert (result.returncode, result.stderr) == (0, ""), (args, result.stderr)
+        assert result.stdout.count("Usage: pulp-admin") == 1 and "Commands:" in result.stdout, result.stdout
+
+
+def test_an_admin_conf_without_scheme_against_plain_http_says_how_to_fix_it(admin: Admin, tmp_path):
+    conf = tmp_path / "pulp2.conf"  # Pulp 2's default scheme is https; the test server speaks plain HTTP
+    conf.write_text(f"[server]\nhost = {admin.host}\nport = {admin.port}\n")
+    admin.fails("--config", str(conf), "tasks", "list", code=78,
+                says=f"https://{admin.host}:{admin.port} answers plain HTTP, not HTTPS: set `scheme = http` in "
+                     "the [server] section")
+
+
 def test_bad_config_file_is_one_line(admin: Admin, tmp_path):
     bad = tmp_path / "bad.conf"
     bad.write_text("[server]\nport = eighty\n")

@@ -16,7 +16,7 @@ from tarballs import DATA
 
 from pulp_admin_client import config as client_config
 from pulp_admin_client import credentials
-from pulp_admin_client.connection import error_from_response
+from pulp_admin_client.connection import _reason, error_from_response
 from pulp_admin_client.failures import ClientError, ExitCode
 from pulp_admin_client.upload_source import DirectorySource, FileSlice, open_source
 from pulp_admin_client.upload_state import UploadRecord, UploadRecords
@@ -231,6 +231,15 @@ def test_pulp_error_bodies_become_one_line():
     assert denied.exit_code == ExitCode.NOPERM and "authentication failed" in str(denied)
     broken = error_from_response(_response(500, "oops"), None)
     assert broken.exit_code == ExitCode.SERVER and "HTTP 500" in str(broken)
+
+
+def test_connection_failures_keep_their_whole_reason():
+    """OpenSSL's reason ends in a balanced "(_ssl.c:1006)"; only urllib3's unbalanced wrappers are cut."""
+    assert _reason(Exception("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)")) == \
+        "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c:1006)"
+    wrapped = ("HTTPConnectionPool(host='h', port=1): Max retries exceeded (Caused by NewConnectionError('<conn>: "
+               "Failed to establish a new connection: [Errno 111] Connection refused'))")
+    assert _reason(Exception(wrapped)) == "[Errno 111] Connection refused"
 
 
 def test_a_directory_changing_while_sent_is_a_clear_error(tmp_path):
