@@ -244,11 +244,12 @@ def _wait_until_up(server: PulpServer, workers: int) -> None:
 
 @pytest.fixture(scope="session")
 def start_pulp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., PulpServer]]:
-    """A factory for extra servers: ``start_pulp_server(workers=0, worker_timeout=2)`` (settings as kwargs)."""
+    """A factory for extra servers: ``start_pulp_server(workers=0, worker_timeout=2)`` (settings as kwargs;
+    ``base=`` puts its data dir somewhere else, e.g. on a small filesystem)."""
     started: list[PulpServer] = []
 
-    def start(**settings: Any) -> PulpServer:
-        server = start_server(tmp_path_factory.mktemp("pulp-server"), **settings)
+    def start(base: Path | None = None, **settings: Any) -> PulpServer:
+        server = start_server(base or tmp_path_factory.mktemp("pulp-server"), **settings)
         started.append(server)
         return server
 
