@@ -31,8 +31,8 @@ def emit_json(value: Any) -> None:
 
 
 def _label(key: str) -> str:
-    text = key.lstrip("_").replace("_", " ").replace("-", " ")
-    return text[:1].upper() + text[1:]
+    """A key as Pulp 2's prompt showed it: ``content_unit_counts`` -> ``Content Unit Counts``."""
+    return " ".join(word[:1].upper() + word[1:] for word in key.lstrip("_").replace("-", "_").split("_") if word)
 
 
 def _lines(value: Any, indent: int) -> list[str]:
@@ -84,9 +84,18 @@ def print_document(document: dict[str, Any]) -> None:
         click.echo(line)
 
 
+TITLE_WIDTH = 72  # Pulp 2's title bars
+
+
+def print_title(title: str) -> None:
+    """A section title between bars, centred, as Pulp 2's ``render_title``."""
+    bar = f"+{'-' * (TITLE_WIDTH - 2)}+"
+    click.echo(f"{bar}\n{title.center(TITLE_WIDTH).rstrip()}\n{bar}\n")
+
+
 def print_documents(title: str, documents: Iterable[dict[str, Any]]) -> None:
     """A section title followed by each record, separated by blank lines."""
-    click.echo(f"+{'-' * (len(title) + 2)}+\n  {title}\n+{'-' * (len(title) + 2)}+\n")
+    print_title(title)
     for document in documents:
         print_document(document)
         click.echo()

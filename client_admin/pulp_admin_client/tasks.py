@@ -65,13 +65,42 @@ def wait_all(ctx: ClientContext, call_report: Any) -> list[dict[str, Any]]:
     return tasks
 
 
-def _summary(task: dict[str, Any]) -> dict[str, Any]:
+# Pulp 2's --bg: the task goes on, the client returns at once.
+background_option = click.option("--bg", "background", is_flag=True,
+                                 help="if specified, the client process will end immediately (the task will "
+                                      "continue to run on the server)")
+
+
+def report_background(task_ids: list[str]) -> None:
+    """What ``--bg`` prints: Pulp 2's line, then each task id and how to follow it."""
+    click.echo("The request has been queued on the server.")
+    for task_id in task_ids:
+        click.echo(f"Task {task_id} is running in the background; follow it with "
+                   f"`pulp-admin tasks details --task-id {task_id}`")
+
+
+def follow(ctx: ClientContext, call_report: Any, background: bool) -> list[dict[str, Any]] | None:
+    """Wait for the tasks a call report spawned (see ``wait_all``), or with ``background`` report them and
+    return None at once."""
+    if background:
+        report_background(spawned_task_ids(call_report))
+        return None
+    return wait_all(ctx, call_report)
+
+
+# Pulp 2's names for task states in what people read; --json keeps the server's.
+STATE_LABELS = {"waiting": "Waiting", "accepted": "Waiting", "running": "Running", "suspended": "Suspended",
+                "finished": "Successful", "error": "Failed", "canceled": "Cancelled", "skipped": "Skipped"}
+
+
+def task_summary(task: dict[str, Any]) -> dict[str, Any]:
+    """A task as Pulp 2 listed it: operations, resources, state, times, id."""
     tags = task.get("tags") or []
     return {
         "operations": ", ".join(t.split(":", 2)[-1] for t in tags if t.startswith("pulp:action:")),
         "resources": ", ".join(f"{t.split(':')[2]} ({t.split(':')[1]})" for t in tags
                                if t.startswith("pulp:") and not t.startswith("pulp:action:") and t.count(":") >= 2),
-        "state": task.get("state"),
+        "state": STATE_LABELS.get(task.get("state") or "", task.get("state")),
         "start_time": task.get("start_time") or "Unstarted",
         "finish_time": task.get("finish_time") or "Incomplete",
         "task_id": task.get("task_id"),
@@ -102,7 +131,7 @@ def list_tasks(ctx: ClientContext, show_all: bool, states: tuple[str, ...], tags
     if not found:
         click.echo("No tasks found")
         return
-    print_documents("Tasks", [_summary(t) for t in found])
+    print_documents("Tasks", [task_summary(t) for t in found])
 
 
 @tasks_group.command("details", help="Show one task's full report.")
@@ -114,7 +143,7 @@ def task_details(ctx: ClientContext, task_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(task)
         return
-    details = _summary(task)
+    details = task_summary(task)
     details.update({
         "worker_name": task.get("worker_name"),
         "progress_report": task.get("progress_report") or {},

@@ -4,12 +4,20 @@ It stands between ``pulp-admin`` and the server to measure the bytes an upload r
 and to break a transfer part way the way a network does: ``cut_after(n)`` closes the connection
 once ``n`` more request bytes have passed; ``stall_after(n)`` stops forwarding them (the client
 blocks, as on a dead link) until ``release()``.
+
+``RecordingProxy`` is an HTTP proxy instead: it forwards each request to the server and keeps what the
+client sent (method, path, JSON body), so a test reads the request bodies pulp-admin really made.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import requests
 
 
 class CountingProxy:
@@ -122,3 +130,47 @@ def _close(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+class RecordingProxy:
+    """Forwards HTTP requests to ``target`` (``http://host:port``) and records them in ``requests``."""
+
+    def __init__(self, target: str) -> None:
+        self.requests: list[tuple[str, str, Any]] = []  # (method, path, JSON body or None)
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                try:
+                    parsed = json.loads(body) if body else None
+                except ValueError:
+                    parsed = None  # upload chunks
+                proxy.requests.append((self.command, self.path, parsed))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                reply = requests.request(self.command, target + self.path, data=body, headers=headers, timeout=120)
+                self.send_response(reply.status_code)
+                for key, value in reply.headers.items():
+                    if key.lower() not in ("transfer-encoding", "content-length", "connection", "content-encoding"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(reply.content)))
+                self.end_headers()
+                self.wfile.write(reply.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _forward
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def bodies(self, method: str, path_end: str) -> list[Any]:
+        """The JSON bodies of the recorded requests with this method whose path ends with ``path_end``."""
+        return [body for m, path, body in self.requests if m == method and path.split("?")[0].endswith(path_end)]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -148,7 +148,7 @@ def test_status_needs_no_login(admin: Admin):
     admin.configure(auth=False)
     report = admin.json("status")
     assert report["database_connection"]["connected"] is True and report["known_workers"]
-    assert re.search(r"^Database connected: +True$", admin.ok("status"), re.M)
+    assert re.search(r"^Database Connected: +True$", admin.ok("status"), re.M)
 
 
 def test_resume_and_cancel_want_a_choice_among_several_uploads(admin: Admin):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from pulp_docker.extensions.admin import repos
+from pulp_docker.extensions.admin.copy_remove import copy_group, remove_group
 from pulp_docker.extensions.admin.publish import publish_group
 from pulp_docker.extensions.admin.search import search_group
 from pulp_docker.extensions.admin.sync import sync_group
@@ -22,6 +23,6 @@ def repo_group() -> None:
     pass
 
 
-for command in (repos.create, repos.update, repos.delete, repos.list_repos, search_group, uploads_group, tag,
-                publish_group, sync_group):
+for command in (repos.create, repos.update, repos.delete, repos.list_repos, search_group, copy_group, remove_group,
+                uploads_group, tag, publish_group, sync_group):
     repo_group.add_command(command)

@@ -11,6 +11,7 @@ from pulp_admin_client.context import ClientContext
 from pulp_admin_client.failures import ClientError, ExitCode, ServerError
 from pulp_admin_client.output import emit_json, print_documents
 from pulp_docker.common import constants
+from pulp_docker.extensions.admin.copy_remove import v1_refused
 from pulp_docker.extensions.admin.options import KEY_VALUE, json_option, repo_id_option
 from pulp_docker.extensions.admin.repos import missing_repo
 
@@ -94,6 +95,7 @@ def search_group() -> None:
     pass
 
 
+search_group.add_command(v1_refused("image", "Search for images in a repository."))
 search_group.add_command(_search_command(constants.MANIFEST_TYPE_ID, "manifest", "Manifests"))
 search_group.add_command(_search_command(constants.MANIFEST_LIST_TYPE_ID, "manifest-list", "Manifest Lists"))
 search_group.add_command(_search_command(constants.TAG_TYPE_ID, "tag", "Tags"))
