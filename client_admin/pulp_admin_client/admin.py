@@ -19,7 +19,9 @@ from pulp_admin_client import config as client_config
 from pulp_admin_client import credentials
 from pulp_admin_client.context import ClientContext
 from pulp_admin_client.failures import ClientError, ExitCode
+from pulp_admin_client.orphans import orphan_group
 from pulp_admin_client.output import emit_json, print_document
+from pulp_admin_client.repositories import repo_group
 from pulp_admin_client.tasks import tasks_group
 
 EXTENSION_GROUP = "pulp.extensions.admin"
@@ -133,7 +135,8 @@ def status(ctx: ClientContext, as_json: bool) -> None:
     })
 
 
-root.add_command(tasks_group)
+for group in (tasks_group, repo_group, orphan_group):
+    root.add_command(group)
 
 
 def _fail(message: str, exit_code: int) -> int:

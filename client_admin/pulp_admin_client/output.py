@@ -74,7 +74,7 @@ def _scalar(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(_scalar(v) for v in value)
     if isinstance(value, dict):
-        return "{}"
+        return ""  # an empty document: Pulp 2 printed the label alone
     return str(value)
 
 

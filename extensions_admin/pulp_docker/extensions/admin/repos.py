@@ -11,13 +11,14 @@ from typing import Any
 
 import click
 
-from pulp_admin_client import tasks
+from pulp_admin_client import tasks, uploads
 from pulp_admin_client.context import ClientContext
 from pulp_admin_client.failures import ClientError, ExitCode, ServerError
-from pulp_admin_client.output import emit_json, print_documents
+from pulp_admin_client.repositories import list_options, list_repositories
 from pulp_docker.common import constants
+from pulp_docker.extensions.admin import repo_tags
 from pulp_docker.extensions.admin.feed_options import importer_config, with_feed_options
-from pulp_docker.extensions.admin.options import BOOL, KEY_VALUE, json_option, repo_id_option
+from pulp_docker.extensions.admin.options import BOOL, KEY_VALUE, repo_id_option
 
 REPO_TYPE_NOTE, REPO_TYPE = next(iter(constants.REPO_NOTE_TYPE.items()))
 
@@ -134,13 +135,22 @@ def create(ctx: ClientContext, repo_id: str, display_name: str | None, descripti
 @repo_id_option
 @_with_common_options
 @with_feed_options
+@click.option("--tag", "tags", type=repo_tags.TAG_DIGEST, multiple=True,
+              help="Tag a manifest (or manifest list) in the repository, as NAME:DIGEST, e.g. latest:sha256:3e00…; "
+                   f"at least {repo_tags.MIN_PREFIX} hex digits of the digest will do. Repeatable.")
+@click.option("--remove-tag", "remove_tags", multiple=True,
+              help="Remove the specified tag from the repository; the manifest it points at stays. Repeatable.")
 @click.pass_obj
 def update(ctx: ClientContext, repo_id: str, display_name: str | None, description: str | None,
            notes: tuple[tuple[str, Any], ...], repo_registry_id: str | None, auto_publish: bool | None,
-           protected: bool | None, **feed: Any) -> None:
+           protected: bool | None, tags: tuple[tuple[str, str], ...], remove_tags: tuple[str, ...],
+           **feed: Any) -> None:
     body = update_body(display_name, description, dict(notes), repo_registry_id, auto_publish, protected)
     if config := importer_config(feed, update=True):
         body["importer_config"] = config
+    if tags or remove_tags:
+        uploads.check_repository(ctx, repo_id)
+    to_apply = repo_tags.resolve(ctx, repo_id, list(tags))  # a bad digest changes nothing
     try:
         reply = ctx.connection.put(f"repositories/{repo_id}/", json=body)
     except ServerError as exc:
@@ -148,56 +158,39 @@ def update(ctx: ClientContext, repo_id: str, display_name: str | None, descripti
     if isinstance(reply, dict) and reply.get("spawned_tasks"):
         tasks.wait_all(ctx, reply)
     click.echo(f"Repository [{repo_id}] successfully updated")
+    for name, digest in to_apply:
+        applied = repo_tags.apply_tag(ctx, repo_id, name, digest)
+        click.echo(f"Tag {applied.get('name')} -> {applied.get('manifest_digest')}")
+    if remove_tags:
+        removed = repo_tags.remove_tags(ctx, repo_id, list(remove_tags))
+        for name in remove_tags:
+            click.echo(f"Tag {name} removed" if name in removed else f"Tag {name} was not in the repository")
 
 
 @click.command("delete", help="Deletes a docker repository and its associations (units stay until orphans are "
                               "removed).")
 @repo_id_option
+@tasks.background_option
 @click.pass_obj
-def delete(ctx: ClientContext, repo_id: str) -> None:
+def delete(ctx: ClientContext, repo_id: str, background: bool) -> None:
     try:
         reply = ctx.connection.delete(f"repositories/{repo_id}/")
     except ServerError as exc:
         raise missing_repo(exc, repo_id) from exc
-    if isinstance(reply, dict) and reply.get("spawned_tasks"):
-        tasks.wait_all(ctx, reply)
-    click.echo(f"Repository [{repo_id}] successfully deleted")
+    if tasks.follow(ctx, reply, background) is not None:
+        click.echo(f"Repository [{repo_id}] successfully deleted")
 
 
 def is_docker_repo(repo: dict[str, Any]) -> bool:
     return (repo.get("notes") or {}).get(REPO_TYPE_NOTE) == REPO_TYPE
 
 
-def _summary(repo: dict[str, Any], details: bool) -> dict[str, Any]:
-    summary = {
-        "id": repo.get("id"),
-        "display_name": repo.get("display_name"),
-        "description": repo.get("description"),
-        "content_unit_counts": repo.get("content_unit_counts") or {},
-    }
-    if details:
-        summary["notes"] = repo.get("notes") or {}
-        summary["importers"] = [{"id": i.get("id"), "importer_type_id": i.get("importer_type_id"),
-                                 "config": i.get("config") or {}} for i in repo.get("importers") or []]
-        summary["distributors"] = [{"id": d.get("id"), "distributor_type_id": d.get("distributor_type_id"),
-                                    "auto_publish": d.get("auto_publish"), "last_publish": d.get("last_publish"),
-                                    "config": d.get("config") or {}} for d in repo.get("distributors") or []]
-    return summary
-
-
 @click.command("list", help="Lists docker repositories on the Pulp server.")
-@click.option("--details", is_flag=True, help="Include importer and distributor configuration.")
-@click.option("--all", "-a", "show_all", is_flag=True, help="List repositories of every type, not only docker.")
-@json_option
+@list_options
+@click.option("--all", "-a", "show_all", is_flag=True, help="if specified, information on all Pulp repositories, "
+                                                            "regardless of type, will be displayed")
 @click.pass_obj
-def list_repos(ctx: ClientContext, details: bool, show_all: bool, as_json: bool) -> None:
-    repos = ctx.connection.get("repositories/", params={"details": "true"} if details else None) or []
-    if not show_all:
-        repos = [r for r in repos if is_docker_repo(r)]
-    if as_json:
-        emit_json(repos)
-        return
-    if not repos:
-        click.echo("No repositories found")
-        return
-    print_documents("Docker Repositories", [_summary(r, details) for r in repos])
+def list_repos(ctx: ClientContext, summary: bool, details: bool, fields: str | None, show_all: bool,
+               as_json: bool) -> None:
+    list_repositories(ctx, "Docker Repositories", is_docker_repo, summary=summary, details=details, fields=fields,
+                      show_all=show_all, as_json=as_json)
