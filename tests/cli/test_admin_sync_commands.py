@@ -6,6 +6,7 @@ synced into another over the registry API.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -64,7 +65,9 @@ def test_sync_run_mirrors_the_upstream_and_reports_each_step(admin: Admin, docke
     assert [t["metadata"]["name"] for t in tags] == ["1.0"]
     assert "Task " in admin.ok("docker", "repo", "sync", "status", "--repo-id", repo_id)
     queued = admin.ok("docker", "repo", "sync", "run", "--repo-id", repo_id, "--bg")
-    assert "queued: task" in queued
+    assert queued.splitlines()[0] == "The request has been queued on the server."
+    task_id = re.search(r"^Task (\S+) is running in the background", queued, re.M).group(1)
+    assert docker_server.wait_task(task_id)["state"] == "finished"
 
 
 def test_a_failing_sync_exits_non_zero_with_one_line(admin: Admin, docker_server) -> None:

@@ -20,21 +20,16 @@ def publish_group() -> None:
 
 @publish_group.command("run", help="Publish the repository so the registry API serves its current content.")
 @repo_id_option
-@click.option("--bg", is_flag=True, help="Do not wait for the publish to finish; print the task id.")
+@tasks.background_option
 @click.pass_obj
-def run(ctx: ClientContext, repo_id: str, bg: bool) -> None:
+def run(ctx: ClientContext, repo_id: str, background: bool) -> None:
     try:
         report = ctx.connection.post(f"repositories/{repo_id}/actions/publish/",
                                      json={"id": constants.CLI_WEB_DISTRIBUTOR_ID})
     except ServerError as exc:
         raise missing_repo(exc, repo_id) from exc
-    if bg:
-        for task_id in tasks.spawned_task_ids(report):
-            click.echo(f"Publish task {task_id} started; follow it with `pulp-admin tasks details --task-id "
-                       f"{task_id}`")
-        return
-    tasks.wait_all(ctx, report)
-    click.echo(f"Repository [{repo_id}] successfully published")
+    if tasks.follow(ctx, report, background) is not None:
+        click.echo(f"Repository [{repo_id}] successfully published")
 
 
 @publish_group.command("status", help="Show publish tasks of the repository that are waiting or running.")

@@ -77,9 +77,9 @@ def sync_group() -> None:
 
 @sync_group.command("run", help="Triggers an immediate sync of a repository from its feed.")
 @repo_id_option
-@click.option("--bg", is_flag=True, help="If specified, the command returns once the sync is queued.")
+@tasks.background_option
 @click.pass_obj
-def run(ctx: ClientContext, repo_id: str, bg: bool) -> None:
+def run(ctx: ClientContext, repo_id: str, background: bool) -> None:
     try:
         report = ctx.connection.post(f"repositories/{repo_id}/actions/sync/", json={"override_config": {}})
     except ServerError as exc:
@@ -87,8 +87,8 @@ def run(ctx: ClientContext, repo_id: str, bg: bool) -> None:
     [task_id] = tasks.spawned_task_ids(report)[:1] or [None]
     if task_id is None:
         raise ClientError("the server queued no sync task", ExitCode.SERVER)
-    if bg:
-        click.echo(f"Sync of repository [{repo_id}] queued: task {task_id}")
+    if background:
+        tasks.report_background([task_id])
         return
     click.echo(f"Synchronizing repository [{repo_id}]")
     display = StepDisplay()
