@@ -171,6 +171,28 @@ def test_tag_command(admin: Admin, repo_id, docker_server, assert_nothing_left):
     admin.fails("docker", "repo", "tag", "--repo-id", repo_id, "--tag-name", "v2", "--digest", "latest",
                 code=2, says="not a digest")
     assert tag_units(admin, repo_id) == {"v1": DIGEST}
+    # Pulp 2's recipes spell the option --manifest-digest (2.x) and --digest (2-master).
+    admin.ok("docker", "repo", "tag", "--repo-id", repo_id, "--tag-name", "v3", "--manifest-digest", DIGEST)
+    assert tag_units(admin, repo_id) == {"v1": DIGEST, "v3": DIGEST}
+    assert_nothing_left()
+
+
+def test_update_sets_and_removes_tags(admin: Admin, repo_id, assert_nothing_left):
+    admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(DATA / "skopeo-v2s2.tar"),
+             "--tag", "old")
+    out = admin.ok("docker", "repo", "update", "--repo-id", repo_id, "--tag", f"latest:{DIGEST}",
+                   "--tag", f"short:{DIGEST.split(':')[1][:6]}", "--remove-tag", "old", "--remove-tag", "never")
+    assert out.splitlines() == [f"Repository [{repo_id}] successfully updated", f"Tag latest -> {DIGEST}",
+                                f"Tag short -> {DIGEST}", "Tag old removed", "Tag never was not in the repository"]
+    assert tag_units(admin, repo_id) == {"latest": DIGEST, "short": DIGEST}
+    # A digest naming no manifest of the repository changes nothing, not even the rest of the update.
+    admin.fails("docker", "repo", "update", "--repo-id", repo_id, "--description", "changed", "--tag",
+                "x:sha256:" + "e" * 64, code=65, says="no manifest or manifest list in repository")
+    assert admin.json("docker", "repo", "list")  # still answers
+    described = {r["id"]: r for r in admin.json("docker", "repo", "list")}[repo_id]["description"]
+    assert described is None and tag_units(admin, repo_id) == {"latest": DIGEST, "short": DIGEST}
+    result = admin.run("docker", "repo", "update", "--repo-id", repo_id, "--tag", "x:abc")
+    assert result.returncode == 2 and "at least 6 of its hex digits" in result.stderr
     assert_nothing_left()
 
 
