@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+from typing import Any
 
 from celery import Celery
 
@@ -54,17 +55,46 @@ def create_app(settings: Settings) -> Celery:
 # not safe for that: a channel shared by two threads at once was seen losing its connection ("'NoneType'
 # object has no attribute 'client'"). Sends are short; one at a time per process costs nothing.
 _SEND_LOCK = threading.Lock()
+# One producer per app, on a connection of our own rather than from celery's pool: a send that fails
+# (a full disk under the SQLite broker leaves its session needing a rollback that kombu never does)
+# must be able to throw its connection away. The pool cannot: force_close_all() either marks it closed
+# for good ("Acquire on closed pool" on every later send) or empties it so that acquire blocks forever.
+_PRODUCERS: dict[int, Any] = {}
+
+
+def _producer(app: Celery) -> Any:
+    producer = _PRODUCERS.get(id(app))
+    if producer is None:
+        producer = _PRODUCERS[id(app)] = app.connection_for_write().Producer()
+    return producer
+
+
+def _discard_producer(app: Celery) -> None:
+    producer = _PRODUCERS.pop(id(app), None)
+    if producer is not None:
+        try:
+            producer.connection.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away because it is broken
+            log.debug("closing a failed broker connection failed too", exc_info=True)
 
 
 def send(app: Celery, task_id: str) -> None:
-    """Queue a message asking a worker to run (or re-check) task ``task_id``."""
+    """Queue a message asking a worker to run (or re-check) task ``task_id``.
+
+    A failed send is retried once on a new connection; the next send after a second failure starts
+    on a new one too, so dispatch recovers by itself once the broker (or its disk) does.
+    """
     with _SEND_LOCK:
         try:
-            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE, producer=_producer(app))
         except Exception:  # noqa: BLE001 - retried once on a fresh connection, then the caller decides
             log.warning("sending task %s failed; retrying on a new connection", task_id, exc_info=True)
-            app.pool.force_close_all()
-            app.send_task(RUN_TASK, args=[task_id], queue=QUEUE)
+            _discard_producer(app)
+            try:
+                app.send_task(RUN_TASK, args=[task_id], queue=QUEUE, producer=_producer(app))
+            except Exception:
+                _discard_producer(app)
+                raise
 
 
 def prune_sqlite_broker(settings: Settings) -> int:

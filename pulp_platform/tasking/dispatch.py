@@ -8,6 +8,7 @@ from typing import Any
 
 from celery import Celery
 
+from pulp_platform.diskspace import InsufficientStorage, is_disk_full
 from pulp_platform.errors import MissingResource, PulpException
 from pulp_platform.models.content import now
 from pulp_platform.models.task import CANCELED, UNFINISHED_STATES, WAITING, TaskStatus, next_sequence
@@ -54,6 +55,8 @@ def dispatch(app: Celery, operation: str, args: dict[str, Any], *, tags: list[st
         # Without its message the task would wait forever and block its resource: fail it now.
         TaskStatus._get_collection().update_one({"_id": task_id, "state": WAITING}, {"$set": failure(exc)})
         log.error("could not queue task %s: %s", task_id, exc)
+        if is_disk_full(exc):  # the embedded broker's SQLite file sits on a full disk
+            raise InsufficientStorage("the task's message", "the broker's disk is full") from exc
         raise QueueingFailed(f"could not queue the task: {exc}") from exc
     return task_id
 

@@ -1,4 +1,4 @@
-"""``GET status/``: versions, database and broker reachability, known workers (no auth)."""
+"""``GET status/``: versions, database and broker reachability, known workers, free disk (no auth)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from starlette.requests import Request
 
-from pulp_platform import db
+from pulp_platform import db, diskspace
 from pulp_platform.tasking import workers
 from pulp_platform.webapi.endpoint import endpoint, state
 
@@ -43,4 +43,8 @@ def status(request: Request, body: None) -> dict:
         "messaging_connection": {"connected": broker_reachable(request)},
         "known_workers": [{"_id": w["_id"], "name": w["_id"], "_ns": "workers",
                            "last_heartbeat": w["last_heartbeat"]} for w in known],
+        # Not in Pulp 2: free space where content and uploads are written.
+        "storage": {name: {"path": str(path), **diskspace.usage(path)}
+                    for name, path in (("content", api.settings.content_path),
+                                       ("uploads", api.settings.upload_path))},
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
+from pulp_platform.diskspace import RoomWatch, check_room, full_disk_is_an_error
 from pulp_platform.webapi.endpoint import Reply, endpoint, href, state, stream_endpoint
 
 
@@ -35,12 +36,23 @@ def delete_upload(request: Request, body: None) -> None:
 
 @stream_endpoint
 async def put_chunk(request: Request) -> None:
-    """Write the request body at the offset as it arrives; nothing is held in memory but one chunk."""
-    handle = await run_in_threadpool(state(request).uploads.open_at, request.path_params["upload_id"],
+    """Write the request body at the offset as it arrives; nothing is held in memory but one chunk.
+
+    A chunk whose declared length does not fit is refused before a byte is written; a disk that fills
+    while writing is a 507 with an error body too (the client may resend the chunk at the same offset).
+    """
+    uploads = state(request).uploads
+    handle = await run_in_threadpool(uploads.open_at, request.path_params["upload_id"],
                                      request.path_params["offset"])
-    try:
-        async for chunk in request.stream():
-            handle.write(chunk)
-    finally:
-        handle.close()
+    with full_disk_is_an_error("the upload chunk"):
+        try:
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit():
+                check_room(uploads.root, int(declared), "the upload chunk")
+            watch = RoomWatch(uploads.root, "the upload chunk")
+            async for chunk in request.stream():
+                handle.write(chunk)
+                watch.wrote(len(chunk))
+        finally:
+            handle.close()
     return None

@@ -19,7 +19,8 @@ Handlers raise a ``RegistryError`` subclass; ``registry_view`` renders it as
     ├── SizeInvalid        400 SIZE_INVALID       a blob or manifest of another size than declared
     ├── BlobUploadUnknown  404 BLOB_UPLOAD_UNKNOWN  no such upload session
     ├── BlobUploadInvalid  400 BLOB_UPLOAD_INVALID  a chunk that is not the next one (416 for a range)
-    └── TooLarge           413 MANIFEST_INVALID   a manifest over 4 MiB
+    ├── TooLarge           413 MANIFEST_INVALID   a manifest over 4 MiB
+    └── StorageFull        507 UNKNOWN            the disk cannot take the upload (distribution's code)
 """
 
 from __future__ import annotations
@@ -115,6 +116,10 @@ class BlobUploadInvalid(RegistryError):
 
 class TooLarge(RegistryError):
     code, status, message = "MANIFEST_INVALID", 413, "manifest too large"
+
+
+class StorageFull(RegistryError):
+    code, status, message = "UNKNOWN", 507, "no space left on the registry's disk"
 
 
 def error_response(exc: RegistryError) -> JSONResponse:

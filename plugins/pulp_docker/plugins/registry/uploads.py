@@ -43,8 +43,10 @@ from pulp_docker.plugins.registry.errors import (
     DigestInvalid,
     NameInvalid,
     RegistryError,
+    StorageFull,
     registry_stream_view,
 )
+from pulp_platform.diskspace import InsufficientStorage, RoomWatch, check_room, is_disk_full
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import ContentStore
 from pulp_platform.webapi.endpoint import state
@@ -130,14 +132,35 @@ def _mount(request: Request, target: targets.Target, name: str, digest: str, sou
 
 
 async def _append(request: Request, store: Sessions, session: UploadSession) -> None:
-    """Append the request body to the session's file, hashing it, in batches handed to a worker thread."""
-    handle = await run_in_threadpool(open, store.path(session.id), "ab")
+    """Append the request body to the session's file, hashing it, in batches handed to a worker thread.
+
+    A body whose declared length does not fit is refused before a byte is written; a disk that fills
+    while writing ends the session (its file is removed: a half-written batch would leave the file and
+    its running hash apart) with a 507, and the client starts the blob again.
+    """
+    declared = request.headers.get("content-length")
+    try:
+        if declared and declared.isdigit():
+            await run_in_threadpool(check_room, store.path(session.id).parent, int(declared), "the blob upload")
+        await _write_body(request, store, session)
+    except Exception as exc:
+        if not isinstance(exc, InsufficientStorage) and not is_disk_full(exc):
+            raise
+        await run_in_threadpool(store.finish, session)
+        raise StorageFull({"session": session.id, "reason": str(exc)}) from exc
+
+
+async def _write_body(request: Request, store: Sessions, session: UploadSession) -> None:
+    path = store.path(session.id)
+    handle = await run_in_threadpool(open, path, "ab")
+    watch = RoomWatch(path.parent, "the blob upload")
     try:
         batch = bytearray()
         async for chunk in request.stream():
             batch += chunk
             if len(batch) >= WRITE_BATCH:
                 await run_in_threadpool(store.append, session, bytes(batch), handle)
+                watch.wrote(len(batch))
                 batch.clear()
         if batch:
             await run_in_threadpool(store.append, session, bytes(batch), handle)
