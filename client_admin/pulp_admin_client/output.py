@@ -192,3 +192,31 @@ class TransferProgress:
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class ImportStatus:
+    """While the server imports an upload: a spinner on a terminal, one plain line otherwise (CI logs).
+
+    Pulp 2 printed "Importing into the repository..." at this point; the transfer bar alone looked stuck.
+    """
+
+    def __init__(self, label: str, *, enabled: bool = True, stream: IO[str] | None = None) -> None:
+        self.text = f"{label}: importing into the repository..."
+        self.enabled = enabled
+        self.stream = stream or sys.stdout
+        self._status: Any = None
+
+    def __enter__(self) -> ImportStatus:
+        if not self.enabled:
+            return self
+        if self.stream.isatty():
+            self._status = Console(file=self.stream).status(self.text)
+            self._status.start()
+        else:
+            print(self.text, file=self.stream, flush=True)
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if self._status is not None:
+            self._status.stop()  # the spinner goes; the line stays, as the transfer bar does
+            print(f"{self.text} done" if exc_type is None else self.text, file=self.stream, flush=True)

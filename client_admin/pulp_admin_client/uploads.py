@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
 from pulp_admin_client import tasks
 from pulp_admin_client.context import ClientContext
 from pulp_admin_client.failures import ClientError, ExitCode, ServerError
-from pulp_admin_client.output import TransferProgress, human_size
+from pulp_admin_client.output import ImportStatus, TransferProgress, human_size
 from pulp_admin_client.upload_source import EmptySource, FileSlice, Source, open_source
 from pulp_admin_client.upload_state import UploadRecord, UploadRecords
 
@@ -86,12 +88,13 @@ class ChunkSender:
 
 @dataclass
 class UploadOutcome:
-    """How one upload went: the record, where sending started, bytes sent, the final task report."""
+    """How one upload went: the record, where sending started, bytes sent, the final task report (None when
+    the import was left to run in the background)."""
 
     record: UploadRecord
     resumed_from: int
     bytes_sent: int
-    task: dict[str, Any]
+    task: dict[str, Any] | None
 
 
 def records(ctx: ClientContext) -> UploadRecords:
@@ -164,10 +167,13 @@ def _discard(ctx: ClientContext, record: UploadRecord) -> None:
         pass  # the record stays, so `uploads cancel` can finish the job
 
 
-def finish(ctx: ClientContext, record: UploadRecord, resume_hint: str) -> dict[str, Any]:
+def finish(ctx: ClientContext, record: UploadRecord, resume_hint: str, *, show_progress: bool = False,
+           background: bool = False) -> dict[str, Any] | None:
     """Import the upload (unless already asked), wait for the task, delete the upload and its record.
 
-    Returns the finished task; a failed or canceled task raises ClientError after the cleanup.
+    Returns the finished task; a failed or canceled task raises ClientError after the cleanup. With
+    ``background`` it returns None once the import is queued: the upload and its record stay until
+    ``resume`` sees the task end (the task reads the upload, so it cannot be deleted before).
     """
     store = records(ctx)
     if record.task_id is None:
@@ -181,8 +187,15 @@ def finish(ctx: ClientContext, record: UploadRecord, resume_hint: str) -> dict[s
             raise ClientError(f"import_upload spawned {len(task_ids)} tasks, expected one", ExitCode.SERVER)
         record.task_id = task_ids[0]
         store.save(record)
+    if background:
+        tasks.report_background([record.task_id])
+        click.echo(f"Upload {record.upload_id} stays on the server until the import ends; "
+                   f"`{resume_hint} --upload-id {record.upload_id}` then deletes it")
+        return None
+    label = Path(record.path).name or record.upload_id
     try:
-        task = tasks.wait(ctx, record.task_id)
+        with ImportStatus(label, enabled=show_progress):
+            task = tasks.wait(ctx, record.task_id)
     except KeyboardInterrupt:
         raise ClientError(f"interrupted while task {record.task_id} imports upload {record.upload_id}; the import "
                           f"goes on: `{resume_hint} --upload-id {record.upload_id}` waits for it and cleans up",
@@ -204,11 +217,13 @@ def delete(ctx: ClientContext, record: UploadRecord) -> None:
 
 
 def upload(ctx: ClientContext, repo_id: str, source: Source, unit_type_id: str, unit_key: dict[str, Any],
-           unit_metadata: dict[str, Any], *, show_progress: bool, resume_hint: str) -> UploadOutcome:
+           unit_metadata: dict[str, Any], *, show_progress: bool, resume_hint: str,
+           background: bool = False) -> UploadOutcome:
     """The whole flow for one source into a repository that was checked to exist."""
     record = start(ctx, repo_id, source, unit_type_id, unit_key, unit_metadata)
     sent = transfer(ctx, record, source, 0, show_progress=show_progress, resume_hint=resume_hint)
-    return UploadOutcome(record, 0, sent, finish(ctx, record, resume_hint))
+    task = finish(ctx, record, resume_hint, show_progress=show_progress, background=background)
+    return UploadOutcome(record, 0, sent, task)
 
 
 def reopen(record: UploadRecord) -> Source:
@@ -228,11 +243,11 @@ def resume(ctx: ClientContext, record: UploadRecord, *, show_progress: bool, res
         raise ClientError(f"upload {record.upload_id} lives on {record.server}, not on {ctx.config.api_url}",
                           ExitCode.USAGE)
     if record.task_id is not None:  # everything was sent; only the import's outcome is missing
-        return UploadOutcome(record, record.size, 0, finish(ctx, record, resume_hint))
+        return UploadOutcome(record, record.size, 0, finish(ctx, record, resume_hint, show_progress=show_progress))
     source = reopen(record)
     offset = server_size(ctx, record.upload_id)
     if offset > record.size:
         raise ClientError(f"the server holds {offset} bytes of upload {record.upload_id}, more than the "
                           f"{record.size} of {record.path}; cancel it and upload again", ExitCode.DATA)
     sent = transfer(ctx, record, source, offset, show_progress=show_progress, resume_hint=resume_hint)
-    return UploadOutcome(record, offset, sent, finish(ctx, record, resume_hint))
+    return UploadOutcome(record, offset, sent, finish(ctx, record, resume_hint, show_progress=show_progress))

@@ -7,6 +7,8 @@ cancel, a bad tarball's task error, and a pull of the uploaded image with skopeo
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
 import pty
@@ -25,7 +27,7 @@ import imagegen
 import pytest
 from admin_runner import PULP_ADMIN, Admin, server_address
 from tarballs import DATA, retar
-from tcp_proxy import CountingProxy
+from tcp_proxy import CountingProxy, RecordingProxy
 
 from pulp_admin_client.upload_source import open_source
 
@@ -95,6 +97,7 @@ def test_upload_without_tag_prints_the_outcome(admin: Admin, repo_id, assert_not
     assert f"Manifest {DIGEST} imported into repository {repo_id}" in out
     assert re.search(r"Blobs imported: \d+, already present: \d+", out)
     assert re.search(r"^skopeo-v2s2\.tar: .*100%.*done$", out, re.M)  # plain progress: stdout is not a TTY
+    assert "skopeo-v2s2.tar: importing into the repository...\n" in out
     assert "Tag " not in out
     assert tag_units(admin, repo_id) == {}
     again = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
@@ -129,10 +132,6 @@ def test_dir_option_uploads_each_image_in_it(admin: Admin, repo_id, assert_nothi
 
 
 def test_a_bad_tarball_gives_the_tasks_error_code(admin: Admin, repo_id, docker_server, assert_nothing_left, tmp_path):
-    junk = tmp_path / "junk.tar"
-    junk.write_bytes(os.urandom(50_000))
-    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(junk), code=1,
-                says="failed: DKR1030")
     missing = tmp_path / "missing-layer.tar"
     layer = FACTS["layers"][0].split(":")[1]
     missing.write_bytes(retar("skopeo-v2s2.tar", skip={layer}))
@@ -142,13 +141,72 @@ def test_a_bad_tarball_gives_the_tasks_error_code(admin: Admin, repo_id, docker_
     repo = api(docker_server, "GET", f"repositories/{repo_id}/")
     assert not any(repo["content_unit_counts"].values())
 
-    # With --json, the images that went in before the failure are still reported.
+    # With --json, the images that went in before the failure are still reported. (A broken manifest is
+    # the server's to find: the client only tells the kind of an archive.)
+    broken = tmp_path / "broken-manifest.tar"
+    broken.write_bytes(retar("skopeo-v2s2.tar", replace={"manifest.json": b"{broken"}))
     result = admin.run("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
-                       str(DATA / "skopeo-v2s2.tar"), "-f", str(junk), "--json")
-    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1 and "DKR1030" in result.stderr
+                       str(DATA / "skopeo-v2s2.tar"), "-f", str(broken), "--json")
+    assert result.returncode == 1 and len(result.stderr.splitlines()) == 1 and "DKR1034" in result.stderr
     done, failed = json.loads(result.stdout)
     assert (done["state"], done["manifest_digest"]) == ("finished", DIGEST)
-    assert failed["state"] == "error" and failed["file"] == str(junk) and "DKR1030" in failed["error"]
+    assert failed["state"] == "error" and failed["file"] == str(broken) and "DKR1034" in failed["error"]
+    assert_nothing_left()
+
+
+def _tar_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("junk.tar", os.urandom(50_000), "DKR1030: The uploaded file is not a readable tar archive"),
+    ("notes.tar", _tar_of({"notes.txt": b"hello", "todo.txt": b"x"}), "DKR1033"),
+    ("notes.tar.gz", gzip.compress(_tar_of({"notes.txt": b"hello"})), "(found: notes.txt)"),
+    ("cut.tar", (DATA / "skopeo-v2s2.tar").read_bytes()[:30_000], "truncated"),
+    ("v1.tar", _tar_of({"repositories": b"{}", "abc/layer.tar": b"", "abc/json": b"{}"}),
+     "DKR1032: The uploaded tarball holds a Docker v1 image"),
+], ids=["not-a-tar", "tar-of-no-kind", "gzipped-tar-of-no-kind", "truncated", "docker-v1"])
+def test_a_file_of_no_known_kind_is_refused_before_anything_is_sent(admin: Admin, repo_id, docker_server, tmp_path,
+                                                                     assert_nothing_left, name, content, says):
+    bad = tmp_path / name
+    bad.write_bytes(content)
+    recorder = RecordingProxy(docker_server.url)
+    admin.configure(host="127.0.0.1", port=recorder.port)
+    try:
+        line = admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f",
+                           str(DATA / "skopeo-v2s2.tar"), "-f", str(bad), code=65, says=says)
+    finally:
+        recorder.close()
+    assert line.startswith(f"error: {bad} was not sent: ")
+    assert [path for _method, path, _body in recorder.requests if "content/uploads" in path] == []  # not even the first
+    assert_nothing_left()
+
+
+def test_v1_upload_options_fail_with_one_line(admin: Admin, repo_id, assert_nothing_left):
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(DATA / "docker-archive.tar"),
+                "--mask-id", "f38e4790", code=65, says="--mask-id skips the ancestors of a Docker v1 image")
+    admin.fails("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "--manifest-list", "-f",
+                str(DATA / "skopeo-v2s2.tar"), code=65, says="--manifest-list wants a manifest list as a JSON file")
+    assert_nothing_left()
+
+
+def test_bg_leaves_the_import_running_and_resume_cleans_up(admin: Admin, repo_id, docker_server, assert_nothing_left):
+    out = admin.ok("docker", "repo", "uploads", "upload", "--repo-id", repo_id, "-f", str(DATA / "skopeo-v2s2.tar"),
+                   "--tag", "bg", "--bg")
+    assert "The request has been queued on the server.\n" in out and "Manifest " not in out
+    task_id = re.search(r"^Task (\S+) is running in the background", out, re.M).group(1)
+    upload_id = re.search(r"`pulp-admin docker repo uploads resume --upload-id (\S+)` then deletes it", out).group(1)
+    assert docker_server.wait_task(task_id)["state"] == "finished"
+    assert tag_units(admin, repo_id) == {"bg": DIGEST}
+    assert [r.stem for r in admin.records] == [upload_id]  # the import read the upload; it is not deleted yet
+    again = admin.ok("docker", "repo", "uploads", "resume", "--upload-id", upload_id)
+    assert f"Manifest {DIGEST} imported into repository {repo_id}" in again
     assert_nothing_left()
 
 
@@ -324,6 +382,7 @@ def test_progress_bar_on_a_terminal(admin: Admin, repo_id, docker_server):
     assert "skopeo-v2s2.tar" in text and "50.0/50.0 KiB" in text  # name, bytes
     assert re.search(r"\d (KiB|MiB|GiB)/s", text) and not re.search(r"\d (kB|MB|GB)/s", text)  # binary rate
     assert "\x1b[" in text  # drawn by rich, not the plain lines
+    assert "skopeo-v2s2.tar: importing into the repository... done" in text
     assert f"Manifest {DIGEST} imported" in text
 
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import click
 
-from pulp_admin_client import uploads
+from pulp_admin_client import tasks, uploads
 from pulp_admin_client.context import ClientContext
 from pulp_admin_client.failures import ClientError, ExitCode
 from pulp_admin_client.output import emit_json, human_size, print_documents
-from pulp_admin_client.upload_source import Source, open_source
+from pulp_admin_client.upload_source import FileSource, Source, open_source
 from pulp_admin_client.upload_state import UploadRecord
 from pulp_docker.common import constants
+from pulp_docker.extensions.admin import archive_check
 from pulp_docker.extensions.admin.options import json_option, repo_id_option
 
 RESUME_COMMAND = "pulp-admin docker repo uploads resume"
@@ -46,7 +47,8 @@ def sources_in_dir(directory: Path) -> list[Path]:
 
 def outcome_json(outcome: uploads.UploadOutcome) -> dict[str, Any]:
     """One upload's result for scripts."""
-    record, task = outcome.record, outcome.task
+    record = outcome.record
+    task = outcome.task or {"task_id": record.task_id, "state": "background"}  # --bg: the import goes on
     details = (task.get("result") or {}).get("details") or {}
     unit = details.get("unit") or {}
     return {
@@ -109,11 +111,19 @@ def uploads_group() -> None:
               help="A directory of image tarballs/directories, or one image directory; repeatable.")
 @click.option("--tag", "tag_name", help="Tag the uploaded image with this name (created or moved); without it, "
                                         "the names the archive carries become tags.")
+@click.option("--manifest-list", is_flag=True, help="Each file is a manifest list as JSON (Pulp 2's flag; the "
+                                                    "server tells from the content either way).")
+@click.option("--mask-id", "-m", help="Docker v1 only: an ancestor image to skip (not supported: this server "
+                                      "takes no v1 images).")
 @click.option("-v", "--verbose", is_flag=True, help="Print each step and every blob digest.")
+@tasks.background_option
 @json_option
 @click.pass_obj
 def upload(ctx: ClientContext, repo_id: str, files: tuple[str, ...], dirs: tuple[str, ...], tag_name: str | None,
-           verbose: bool, as_json: bool) -> None:
+           manifest_list: bool, mask_id: str | None, verbose: bool, background: bool, as_json: bool) -> None:
+    if mask_id is not None:
+        raise ClientError("--mask-id skips the ancestors of a Docker v1 image, and this server takes no v1 images; "
+                          "upload without it", ExitCode.DATA)
     paths = [Path(f) for f in files]
     for directory in dirs:
         paths.extend(sources_in_dir(Path(directory).expanduser()))
@@ -125,6 +135,9 @@ def upload(ctx: ClientContext, repo_id: str, files: tuple[str, ...], dirs: tuple
         raise ClientError("--tag needs a name", ExitCode.USAGE)
     sources: list[Source] = [open_source(p) for p in paths]  # every path is checked before anything is sent
     uploads.check_repository(ctx, repo_id)
+    for source in sources:
+        if isinstance(source, FileSource):
+            archive_check.check(source.path, manifest_list=manifest_list)
     metadata = {constants.UPLOAD_TAG_KEY: tag_name} if tag_name else {}
     results: list[dict[str, Any]] = []
     try:
@@ -134,13 +147,14 @@ def upload(ctx: ClientContext, repo_id: str, files: tuple[str, ...], dirs: tuple
                 click.echo(f"Uploading {source.path} ({what}, {human_size(source.size)}) to repository {repo_id}")
             try:
                 outcome = uploads.upload(ctx, repo_id, source, constants.MANIFEST_TYPE_ID, {}, metadata,
-                                         show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND)
+                                         show_progress=_progress_wanted(as_json), resume_hint=RESUME_COMMAND,
+                                         background=background)
             except ClientError as exc:
                 results.append({"file": str(source.path), "repo_id": repo_id, "state": "error", "error": exc.message})
                 raise
             if as_json:
                 results.append(outcome_json(outcome))
-            else:
+            elif outcome.task is not None:
                 if verbose:
                     click.echo(f"Upload {outcome.record.upload_id} imported by task {outcome.task.get('task_id')} "
                                "and deleted")
