@@ -6,7 +6,7 @@ import click
 
 from pulp_docker.extensions.admin import repos
 from pulp_docker.extensions.admin.copy_remove import copy_group, remove_group
-from pulp_docker.extensions.admin.publish import publish_group
+from pulp_docker.extensions.admin.publish import export_group, publish_group
 from pulp_docker.extensions.admin.search import search_group
 from pulp_docker.extensions.admin.sync import sync_group
 from pulp_docker.extensions.admin.tag import tag
@@ -24,5 +24,5 @@ def repo_group() -> None:
 
 
 for command in (repos.create, repos.update, repos.delete, repos.list_repos, search_group, copy_group, remove_group,
-                uploads_group, tag, publish_group, sync_group):
+                uploads_group, tag, publish_group, export_group, sync_group):
     repo_group.add_command(command)
