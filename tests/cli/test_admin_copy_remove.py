@@ -190,3 +190,15 @@ def test_removing_a_manifest_takes_its_blobs_no_other_manifest_uses(admin: Admin
     admin.ok("docker", "repo", "remove", "manifest", "--repo-id", source, "--str-eq", f"digest={DIGEST}")
     assert content(admin, source, "manifest") == []
     assert content(admin, source, "blob") == []
+
+
+def test_search_takes_the_same_criteria_and_pulp2s_display_options(admin: Admin, source):
+    admin.ok("docker", "repo", "tag", "--repo-id", source, "--tag-name", "beta", "--digest", DIGEST)
+    names = [u["metadata"]["name"] for u in admin.json("docker", "repo", "search", "tag", "--repo-id", source,
+                                                       "--sort", "name,descending", "--fields", "name")]
+    assert names == ["latest", "beta"]
+    found = admin.json("docker", "repo", "search", "tag", "--repo-id", source, "--match", "name=^b", "--limit", "1")
+    assert [u["metadata"]["name"] for u in found] == ["beta"]
+    assert admin.json("docker", "repo", "search", "tag", "--repo-id", source, "--after", "2999-01-01") == []
+    assert len(admin.json("docker", "repo", "search", "tag", "--repo-id", source, "--before", "2999-01-01")) == 2
+    assert "Name:" in admin.ok("docker", "repo", "search", "tag", "--repo-id", source, "-d", "--str-eq", "name=beta")

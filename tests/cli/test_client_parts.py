@@ -17,6 +17,7 @@ from tarballs import DATA
 from pulp_admin_client import config as client_config
 from pulp_admin_client import credentials
 from pulp_admin_client.connection import _reason, error_from_response
+from pulp_admin_client.criteria import Criteria
 from pulp_admin_client.failures import ClientError, ExitCode
 from pulp_admin_client.upload_source import DirectorySource, FileSlice, open_source
 from pulp_admin_client.upload_state import UploadRecord, UploadRecords
@@ -203,12 +204,15 @@ def test_update_body_removes_notes_and_sets_configs():
 
 
 def test_search_criteria():
-    body = criteria("docker_tag", (("name", "latest"),), None, "name,manifest_digest", 5, 1, "name,desc")
+    found = Criteria.of({"criteria_str_eq": (("name", "latest"),)})
+    body = criteria("docker_tag", found, "name,manifest_digest", 5, 1, ("name,descending", "schema_version"))
     assert body == {"criteria": {"type_ids": ["docker_tag"], "filters": {"unit": {"name": "latest"}},
-                                 "fields": {"unit": ["name", "manifest_digest"]}, "limit": 5, "skip": 1,
-                                 "sort": {"unit": [["name", "descending"]]}}}
+                                 "fields": ["name", "manifest_digest"], "limit": 5, "skip": 1,
+                                 "sort": [["name", "descending"], ["schema_version", "ascending"]]}}
     with pytest.raises(ClientError, match="JSON"):
-        criteria("docker_tag", (), "{nope", None, None, None, None)
+        Criteria.of({"criteria_filters": "{nope"})
+    with pytest.raises(ClientError, match="--sort"):
+        criteria("docker_tag", found, None, None, None, ("name,sideways",))
 
 
 def _response(status: int, body: object) -> requests.Response:

@@ -1,18 +1,24 @@
-"""``docker repo search manifest|manifest-list|tag|blob``: a repository's units of one type."""
+"""``docker repo search manifest|manifest-list|tag|blob``: a repository's units of one type.
+
+The options are Pulp 2's (its ``DisplayUnitAssociationsCommand``): the criteria filters, ``--limit``,
+``--skip``, ``--sort`` (repeatable) and ``--fields``. Pulp 2 sent ``fields`` and ``sort`` as
+``{"unit": [...]}``; this server takes the bare lists, so that is what goes. ``image`` (Docker v1)
+fails with one line.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
 from pulp_admin_client.context import ClientContext
+from pulp_admin_client.criteria import Criteria, with_criteria_options
 from pulp_admin_client.failures import ClientError, ExitCode, ServerError
 from pulp_admin_client.output import emit_json, print_documents
 from pulp_docker.common import constants
 from pulp_docker.extensions.admin.copy_remove import v1_refused
-from pulp_docker.extensions.admin.options import KEY_VALUE, json_option, repo_id_option
+from pulp_docker.extensions.admin.options import json_option, repo_id_option
 from pulp_docker.extensions.admin.repos import missing_repo
 
 # What each listing shows by default, most telling first.
@@ -24,32 +30,28 @@ DISPLAY_FIELDS = {
 }
 
 
-def criteria(type_id: str, str_eq: tuple[tuple[str, Any], ...], filters: str | None, fields: str | None,
-             limit: int | None, skip: int | None, sort: str | None) -> dict[str, Any]:
-    """Pulp 2's unit search criteria for the command's options."""
-    unit_filters: dict[str, Any] = {}
-    if filters:
-        try:
-            unit_filters = json.loads(filters)
-        except ValueError as exc:
-            raise ClientError(f"--filters is not JSON: {exc}", ExitCode.USAGE) from exc
-        if not isinstance(unit_filters, dict):
-            raise ClientError("--filters must be a JSON object", ExitCode.USAGE)
-    for key, value in str_eq:
-        unit_filters[key] = value or ""
-    found: dict[str, Any] = {"type_ids": [type_id]}
-    if unit_filters:
-        found["filters"] = {"unit": unit_filters}
+def _sort_entry(text: str) -> list[str]:
+    """Pulp 2's ``FIELD[,ascending|descending]`` (ascending when not said)."""
+    name, _, direction = text.lower().partition(",")
+    direction = direction or "ascending"
+    if not name or direction not in ("ascending", "descending"):
+        raise ClientError(f"--sort {text!r}: give FIELD, FIELD,ascending or FIELD,descending", ExitCode.USAGE)
+    return [name, direction]
+
+
+def criteria(type_id: str, found: Criteria, fields: str | None, limit: int | None, skip: int | None,
+             sort: tuple[str, ...]) -> dict[str, Any]:
+    """The ``search/units/`` body for the command's options."""
+    document = found.document(type_id)
     if fields:
-        found["fields"] = {"unit": [f.strip() for f in fields.split(",") if f.strip()]}
+        document["fields"] = [f.strip() for f in fields.split(",") if f.strip()]
     if limit is not None:
-        found["limit"] = limit
+        document["limit"] = limit
     if skip is not None:
-        found["skip"] = skip
+        document["skip"] = skip
     if sort:
-        name, _, direction = sort.partition(",")
-        found["sort"] = {"unit": [[name, "descending" if direction.startswith("desc") else "ascending"]]}
-    return {"criteria": found}
+        document["sort"] = [_sort_entry(entry) for entry in sort]
+    return {"criteria": document}
 
 
 def _display(unit: dict[str, Any], type_id: str) -> dict[str, Any]:
@@ -59,26 +61,26 @@ def _display(unit: dict[str, Any], type_id: str) -> dict[str, Any]:
 
 
 def _search_command(type_id: str, name: str, title: str) -> click.Command:
-    @click.command(name, help=f"Search for {title.lower()} in a repository.")
+    @click.command(name, help=f"search for {title.lower()} in a repository")
     @repo_id_option
-    @click.option("--str-eq", type=KEY_VALUE, multiple=True, help="Match units whose FIELD equals VALUE, as "
-                                                                  "FIELD=VALUE; repeatable.")
-    @click.option("--filters", help="A JSON object of unit filters, in Pulp's criteria syntax.")
-    @click.option("--fields", help="Comma-separated unit fields to return.")
-    @click.option("--limit", type=click.IntRange(min=1), help="Return at most this many units.")
-    @click.option("--skip", type=click.IntRange(min=0), help="Skip this many units first.")
-    @click.option("--sort", help="FIELD[,ascending|descending].")
-    @click.option("--details", is_flag=True, help="Show every field of each unit and its association.")
+    @with_criteria_options
+    @click.option("--fields", help="comma-separated list of unit fields to return, e.g. name,manifest_digest")
+    @click.option("--limit", type=click.IntRange(min=1), help="max number of items to return")
+    @click.option("--skip", type=click.IntRange(min=0), help="number of items to skip")
+    @click.option("--sort", multiple=True, help="FIELD[,ascending|descending]; repeatable, applied in order")
+    @click.option("--details", "-d", is_flag=True, help="show association details: every field of each unit")
     @json_option
     @click.pass_obj
-    def search(ctx: ClientContext, repo_id: str, str_eq: tuple[tuple[str, Any], ...], filters: str | None,
-               fields: str | None, limit: int | None, skip: int | None, sort: str | None, details: bool,
-               as_json: bool) -> None:
-        body = criteria(type_id, str_eq, filters, fields, limit, skip, sort)
+    def search(ctx: ClientContext, repo_id: str, fields: str | None, limit: int | None, skip: int | None,
+               sort: tuple[str, ...], details: bool, as_json: bool, **options: Any) -> None:
+        found = Criteria.of(options)
+        body = criteria(type_id, found, fields, limit, skip, sort)
         try:
             units = ctx.connection.post(f"repositories/{repo_id}/search/units/", json=body) or []
         except ServerError as exc:
             raise missing_repo(exc, repo_id) from exc
+        # The server compares ``created`` as a date, which Pulp 2's ISO strings never match: filtered here.
+        units = [u for u in units if found.added_in_range(u)]
         if as_json:
             emit_json(units)
             return
@@ -90,12 +92,12 @@ def _search_command(type_id: str, name: str, title: str) -> click.Command:
     return search
 
 
-@click.group("search", help="Search for units in a docker repository.")
+@click.group("search", help="content search commands")
 def search_group() -> None:
     pass
 
 
-search_group.add_command(v1_refused("image", "Search for images in a repository."))
+search_group.add_command(v1_refused("image", "search for images in a repository"))
 search_group.add_command(_search_command(constants.MANIFEST_TYPE_ID, "manifest", "Manifests"))
 search_group.add_command(_search_command(constants.MANIFEST_LIST_TYPE_ID, "manifest-list", "Manifest Lists"))
 search_group.add_command(_search_command(constants.TAG_TYPE_ID, "tag", "Tags"))
