@@ -47,6 +47,13 @@ class Settings:
     embedded_db_cache: str = "64M"
     # Extra plugin modules (comma separated) imported at start-up, for plugins not installed as packages.
     plugin_modules: str = ""
+    # What one uploaded tarball may cost (docs/limits.md): the bytes a compressed one may inflate to are
+    # ratio x its size, at least the floor; its entries; its pax/GNU long-name headers, each and in all.
+    upload_expansion_ratio: float = 20.0
+    upload_expansion_floor: int = 64 * 1024 * 1024
+    upload_max_members: int = 10_000
+    upload_max_extended_header: int = 8 * 1024
+    upload_max_extended_total: int = 1024 * 1024
 
     @property
     def content_path(self) -> Path:

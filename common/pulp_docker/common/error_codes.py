@@ -36,6 +36,7 @@ DKR1042 = Error("DKR1042", "Manifest {member} is {size} bytes with digest {actua
 DKR1043 = Error("DKR1043", "Sync from {upstream} failed: {reason}")
 DKR1044 = Error("DKR1044", "Sync from {upstream}: {count} of its images could not be imported: {summary}")
 DKR1040 = Error("DKR1040", "The import found {count} problems: {summary}")
+DKR1045 = Error("DKR1045", "The uploaded tarball exceeds the limits of an import: {reason}.")
 
 
 class DockerError(Exception):

@@ -13,14 +13,17 @@ like any other file.
   spool writes it to the content store's tmp dir, hashing as it writes, and that file is what the
   store commits later (each byte written once).
 
-Refused, with DKR1031 naming the member: absolute paths, ``..``, devices and fifos, a regular member
-that appears twice. With DKR1030: a member claiming more bytes than the whole upload, a tar that ends
-inside a member or a header, or without its end-of-archive block. Links are not followed; they are
-listed so that each kind's reader decides.
+Refused, with DKR1031 naming the member: absolute paths, ``..``, control characters in a name,
+devices, fifos and sparse files, a regular member that appears twice. With DKR1030: a member claiming
+more bytes than the whole upload, a tar that ends inside a member or a header, or without its
+end-of-archive block. With DKR1045: a tar that costs more than its ``TarLimits`` allow (bytes inflated
+or spooled, members, extended headers; see ``tar_limits``). Links are not followed; they are listed so
+that each kind's reader decides.
 """
 
 from __future__ import annotations
 
+import _compression
 import bz2
 import gzip
 import io
@@ -29,6 +32,7 @@ import os
 import posixpath
 import re
 import tarfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -36,17 +40,30 @@ from typing import BinaryIO, Protocol
 
 import zstandard
 
-from pulp_docker.common.error_codes import DKR1030, DKR1031, DockerError
+from pulp_docker.common.error_codes import DKR1030, DKR1031, DKR1045, DockerError
+from pulp_docker.common.tar_limits import XZ_MEMLIMIT, ZSTD_MAX_WINDOW, Budget, InflatedStream, TarLimits
 
 # Metadata files are small JSON; a bigger one is not what it claims to be.
 MAX_METADATA_SIZE = 4 * 1024 * 1024
 STREAM_BUFFER = 1024 * 1024
+# Names are paths: no C0 or C1 control character (a newline in a blob's name, a NUL, an escape).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _xz(fileobj: BinaryIO) -> BinaryIO:
+    # lzma.LZMAFile takes no memory limit; this is how it reads, with one (a crafted xz header can ask for
+    # a 1.5 GiB dictionary). _compression is the stdlib's own reader behind LZMAFile, BZ2File and gzip.
+    reader = _compression.DecompressReader(fileobj, lzma.LZMADecompressor, trailing_error=lzma.LZMAError,
+                                           memlimit=XZ_MEMLIMIT)
+    return io.BufferedReader(reader)  # type: ignore[return-value]
+
+
 _DECOMPRESSORS: dict[bytes, Callable[[BinaryIO], BinaryIO]] = {
     b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f, mode="rb"),  # type: ignore[dict-item]
     b"BZh": lambda f: bz2.BZ2File(f),  # type: ignore[dict-item]
-    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # type: ignore[dict-item]
-    b"\x28\xb5\x2f\xfd": lambda f: zstandard.ZstdDecompressor().stream_reader(f, read_across_frames=True,
-                                                                               closefd=False),
+    b"\xfd7zXZ\x00": _xz,
+    b"\x28\xb5\x2f\xfd": lambda f: zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW).stream_reader(
+        f, read_across_frames=True, closefd=False),
 }
 
 
@@ -150,16 +167,30 @@ class InPlace:
 
 
 class _StrictTarInfo(tarfile.TarInfo):
-    """Remembers why tarfile stopped: only an end-of-archive block is a whole tar.
+    """Checks every header block against the walk's budget before tarfile acts on it, and remembers why
+    tarfile stopped: only an end-of-archive block is a whole tar.
 
     tarfile ends its iteration quietly on an empty read, a partial header or garbage after the first
     member; each of those is a truncated or corrupt upload, which must not import.
     """
 
+    budget: Budget  # set on the subclass ``walk`` makes for each tar
+
     @classmethod
     def fromtarfile(cls, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        # Hand-written on purpose: this is CPython's own ``TarInfo.fromtarfile`` (read one 512-byte block,
+        # decode its fixed fields with ``frombuf``, then ``_proc_member``) with the budget's check in
+        # between. tarfile has no hook there, and what comes next is the danger: ``_proc_pax`` and
+        # ``_proc_gnulong`` read the header's whole data into memory (a gzipped 512 MiB pax header is a
+        # 557 KB upload) and, before Python 3.11.10, parse pax records with a backtracking regex
+        # (CVE-2024-6232: 128 KiB of digits hold the GIL for 17 s). So the size field of an x/g/X/L/K
+        # header is checked here, from the block alone, before tarfile reads a byte of its data.
         try:
-            return super().fromtarfile(tarfile_)
+            buf = tarfile_.fileobj.read(tarfile.BLOCKSIZE)
+            obj = cls.frombuf(buf, tarfile_.encoding, tarfile_.errors)
+            obj.offset = tarfile_.fileobj.tell() - tarfile.BLOCKSIZE
+            cls.budget.header(obj.type, obj.size, obj.name)
+            return obj._proc_member(tarfile_)
         except tarfile.EOFHeaderError:
             tarfile_.pulp_end = "end-of-archive"  # type: ignore[attr-defined]
             raise
@@ -167,9 +198,23 @@ class _StrictTarInfo(tarfile.TarInfo):
             tarfile_.pulp_end = str(exc) or type(exc).__name__  # type: ignore[attr-defined]
             raise
 
+    # GNU sparse files described in pax records: tarfile would read a sparse map of any length (format
+    # 1.0) from the stream. No image tarball holds one; refused before tarfile reads it.
+    def _proc_gnusparse_00(self, next_, *args) -> None:  # type: ignore[no-untyped-def,override]
+        raise DockerError(DKR1031, member=next_.name, reason="a sparse file (GNU sparse format)")
+
+    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+
+def _tarinfo_class(budget: Budget) -> type[_StrictTarInfo]:
+    """tarfile builds members from a class; this one carries the walk's budget."""
+    return type("BoundedTarInfo", (_StrictTarInfo,), {"budget": budget})
+
 
 def normalise(name: str) -> str:
     """A member name as a clean relative posix path; raises DKR1031 for absolute or escaping names."""
+    if _CONTROL.search(name):
+        raise DockerError(DKR1031, member=repr(name), reason="a control character in its name")
     if name.startswith("/") or re.match(r"^[A-Za-z]:[\\/]", name):
         raise DockerError(DKR1031, member=name, reason="absolute path")
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
@@ -195,37 +240,47 @@ def _is_real_file(fileobj: BinaryIO) -> bool:
 
 
 @contextmanager
-def _tar(fileobj: BinaryIO, magic: bytes | None, in_place: bool) -> Iterator[tarfile.TarFile]:
+def _tar(fileobj: BinaryIO, magic: bytes | None, in_place: bool, budget: Budget) -> Iterator[tarfile.TarFile]:
+    tarinfo = _tarinfo_class(budget)
     if in_place:
-        with tarfile.open(fileobj=fileobj, mode="r:", tarinfo=_StrictTarInfo) as tar:
+        with tarfile.open(fileobj=fileobj, mode="r:", tarinfo=tarinfo) as tar:
             yield tar
         return
     with _DECOMPRESSORS[magic](fileobj) if magic else nullcontext(fileobj) as plain:
-        with tarfile.open(fileobj=plain, mode="r|", bufsize=STREAM_BUFFER, tarinfo=_StrictTarInfo) as tar:
+        counted = InflatedStream(plain, budget, STREAM_BUFFER)
+        with tarfile.open(fileobj=counted, mode="r|", bufsize=STREAM_BUFFER, tarinfo=tarinfo) as tar:
             yield tar
 
 
 def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
-         on_member: Callable[[Member], None] | None = None) -> Archive:
+         on_member: Callable[[Member], None] | None = None, limits: TarLimits | None = None,
+         staging_dir: str | os.PathLike | None = None) -> Archive:
     """Index every regular file of the tar in ``fileobj`` (seekable, and kept open by the caller).
 
     Members of an uncompressed tar in a real file become ``InPlace`` handles over ``fileobj``; those of
     a compressed one (or of an in-memory one) go through ``spool`` as they stream past. ``on_member``
     is called before each member (progress, cancellation). Paths are relative to the image root: a
-    ``./`` prefix or one top folder holding everything is removed. Raises DockerError DKR1030 when the
-    input is not a whole tar, DKR1031 for an unsafe member.
+    ``./`` prefix or one top folder holding everything is removed. ``limits`` (default ``TarLimits()``)
+    bound the work; ``staging_dir`` is where ``spool`` writes, whose free space bounds the members.
+    Raises DockerError DKR1030 when the input is not a whole tar, DKR1031 for an unsafe member, DKR1045
+    past a limit; by then ``spool`` may have been handed members, which the caller discards.
     """
     found: dict[str, Handle] = {}
     links: dict[str, str] = {}
     magic = compression(fileobj)
     in_place = magic is None and _is_real_file(fileobj)
+    budget = Budget(limits or TarLimits(), upload_size, compressed=magic is not None,
+                    staging_dir=None if in_place else staging_dir)
     try:
-        with _tar(fileobj, magic, in_place) as tar:
+        with _tar(fileobj, magic, in_place, budget) as tar:
             for info in tar:
                 path = normalise(info.name)
+                budget.member(info.name, info.size, info.isreg())
                 if info.isdir() or not path:
                     continue
                 if info.issym() or info.islnk():
+                    if _CONTROL.search(info.linkname):
+                        raise DockerError(DKR1031, member=info.name, reason="a control character in its link target")
                     links[path] = _link_target(path, info)
                     continue
                 if not info.isreg() or info.issparse():
@@ -251,7 +306,11 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
     except tarfile.FilterError as exc:
         raise DockerError(DKR1031, member=getattr(exc, "tarinfo", None) and exc.tarinfo.name or "?",
                           reason=str(exc)) from None
-    except (tarfile.TarError, EOFError, OSError, ValueError, zstandard.ZstdError) as exc:
+    except (lzma.LZMAError, zstandard.ZstdError) as exc:
+        if "memory" in str(exc).lower():  # xz: "Memory usage limit exceeded"; zstd: "requires too much memory"
+            raise DockerError(DKR1045, reason=f"decompressing it needs more memory than allowed ({exc})") from None
+        raise DockerError(DKR1030, reason=str(exc) or type(exc).__name__) from None
+    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error) as exc:
         raise DockerError(DKR1030, reason=str(exc) or type(exc).__name__) from None
     if not found and not links:
         raise DockerError(DKR1030, reason="the archive holds no files")
