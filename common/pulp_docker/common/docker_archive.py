@@ -19,6 +19,7 @@ import re
 from typing import Any
 
 from pulp_docker.common import media_types as mt
+from pulp_docker.common import strict_json
 from pulp_docker.common.archive_source import ArchiveSource
 from pulp_docker.common.error_codes import DKR1033, DockerError
 from pulp_docker.common.image_source import TopManifest
@@ -27,7 +28,7 @@ from pulp_docker.common.tarball import Archive
 
 KIND = "docker-archive"
 # Where a member's name claims its digest: <hex>.json, <hex>.tar, <hex>, blobs/sha256/<hex>.
-_DIGEST_NAME = re.compile(rf"(?:^|/)({SHA256_HEX})(?:\.json|\.tar)?$")
+_DIGEST_NAME = re.compile(rf"(?:^|/)({SHA256_HEX})(?:\.json|\.tar)?\Z")
 _GZIP, _ZSTD = b"\x1f\x8b", b"\x28\xb5\x2f\xfd"
 
 
@@ -36,7 +37,7 @@ def matches(archive: Archive) -> bool:
     if "manifest.json" not in archive.files:
         return False
     try:
-        return isinstance(json.loads(archive.read_small("manifest.json")), list)
+        return isinstance(strict_json.loads(archive.read_small("manifest.json")), list)
     except ValueError:
         return False
 
@@ -70,7 +71,7 @@ def build(doc: dict[str, Any]) -> bytes:
 
 def _entries(archive: Archive) -> list[dict[str, Any]]:
     try:
-        entries = json.loads(archive.read_small("manifest.json"))
+        entries = strict_json.loads(archive.read_small("manifest.json"))
     except ValueError as exc:
         raise DockerError(DKR1033, reason=f"its manifest.json is not valid JSON ({exc})") from None
     if not isinstance(entries, list) or not entries or not all(isinstance(e, dict) for e in entries):
@@ -94,8 +95,10 @@ def _claimed_digest(path: str) -> str | None:
 
 def _diff_ids(config: bytes, path: str) -> list[str]:
     try:
-        diff_ids = json.loads(config)["rootfs"]["diff_ids"]
-    except (ValueError, KeyError, TypeError):
+        diff_ids = strict_json.loads(config)["rootfs"]["diff_ids"]
+    except strict_json.JSONRefused as exc:
+        raise DockerError(DKR1033, reason=f"the image config {path} is not valid JSON ({exc})") from None
+    except (KeyError, TypeError):
         raise DockerError(DKR1033, reason=f"the image config {path} has no rootfs.diff_ids") from None
     if not isinstance(diff_ids, list) or not all(is_sha256_digest(d) for d in diff_ids):
         raise DockerError(DKR1033, reason=f"the image config {path} has diff_ids that are not sha256 digests")

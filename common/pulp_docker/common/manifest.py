@@ -7,20 +7,22 @@ manifest without ``mediaType`` is OCI (skopeo writes OCI manifests that way).
 
 The digest is sha256 of the exact bytes, except for signed schema 1, whose digest is over the JWS
 payload with the ``signatures`` block cut out, as registries compute it. Bytes are never re-serialised.
+
+Nothing is accepted that registry clients would refuse: the bytes are strict JSON (``strict_json``:
+UTF-8 with no byte order mark, no NaN, no duplicate keys, bounded depth and size), integers are JSON
+integers (``777.0`` is no size, ``true`` and ``2.0`` no ``schemaVersion``), and a declared ``mediaType``
+agrees with the document's shape.
 """
 
 from __future__ import annotations
 
 import binascii
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonschema
-
 from pulp_docker.common import media_types as mt
-from pulp_docker.common import schemas
+from pulp_docker.common import schemas, strict_json
 from pulp_docker.common.error_codes import DKR1034, DKR1035, DockerError
 from pulp_docker.common.references import b64url_decode, is_sha256_digest
 
@@ -105,11 +107,13 @@ def schema1_payload(data: bytes, doc: dict[str, Any]) -> bytes:
     if not signatures:
         return data
     try:
-        protected = json.loads(b64url_decode(signatures[0]["protected"]))
-        length = int(protected["formatLength"])
+        protected = strict_json.loads(b64url_decode(signatures[0]["protected"]))
+        length = protected["formatLength"]
         tail = b64url_decode(protected["formatTail"])
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise DockerError(DKR1034, member="manifest", reason=f"bad schema 1 signature header ({exc})") from exc
+    if type(length) is not int:
+        raise DockerError(DKR1034, member="manifest", reason="schema 1 signature formatLength is not an integer")
     if not 0 < length <= len(data):
         raise DockerError(DKR1034, member="manifest", reason="schema 1 signature formatLength out of range")
     return data[:length] + tail
@@ -118,27 +122,25 @@ def schema1_payload(data: bytes, doc: dict[str, Any]) -> bytes:
 def manifest_digest(data: bytes) -> str:
     """The digest a registry gives these manifest bytes."""
     try:
-        doc = json.loads(data)
+        doc = strict_json.loads(data)
     except ValueError:
         return sha256_digest(data)
-    if isinstance(doc, dict) and doc.get("schemaVersion") == 1:
+    if isinstance(doc, dict) and _schema_version(doc) == 1:
         return sha256_digest(schema1_payload(data, doc))
     return sha256_digest(data)
 
 
 def _validate(doc: Any, schema: dict[str, Any], member: str) -> None:
-    try:
-        jsonschema.validate(doc, schema)
-    except jsonschema.ValidationError as exc:
-        where = "/".join(str(p) for p in exc.absolute_path) or "top level"
-        raise DockerError(DKR1034, member=member, reason=f"{where}: {exc.message}") from None
+    problem = schemas.problem(doc, schema)
+    if problem is not None:
+        raise DockerError(DKR1034, member=member, reason=problem)
 
 
 def _load(data: bytes, member: str) -> dict[str, Any]:
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DockerError(DKR1034, member=member, reason=f"not valid JSON ({exc})") from None
+        doc = strict_json.loads(data)
+    except strict_json.JSONRefused as exc:
+        raise DockerError(DKR1034, member=member, reason=str(exc)) from None
     if not isinstance(doc, dict):
         raise DockerError(DKR1034, member=member, reason="not a JSON object")
     return doc
@@ -155,16 +157,35 @@ def _descriptor(raw: dict[str, Any], member: str) -> Descriptor:
                       tuple(raw.get("urls", ())))
 
 
+def _schema_version(doc: dict[str, Any]) -> int | None:
+    """``schemaVersion`` when it is the JSON integer 1 or 2 (not ``true``, not ``2.0``), else None."""
+    version = doc.get("schemaVersion")
+    return version if type(version) is int and version in (1, 2) else None
+
+
 def detect_media_type(doc: dict[str, Any], member: str = "manifest") -> str:
-    """The media type of a manifest document, decided by its content."""
+    """The media type of a manifest document, decided by its content; DKR1034/DKR1035 when it is ambiguous."""
     declared = doc.get("mediaType")
+    version = _schema_version(doc)
+    if version is None:
+        raise DockerError(DKR1034, member=member, reason=f"schemaVersion is {doc.get('schemaVersion')!r}, "
+                                                         "not the integer 1 or 2")
+    if declared is not None and not isinstance(declared, str):
+        raise DockerError(DKR1034, member=member, reason="mediaType is not a string")
+    image_fields = [key for key in ("config", "layers", "fsLayers") if key in doc]
     if "manifests" in doc:
+        if image_fields:
+            # An index with layers: clients that decide by mediaType and those that decide by shape differ.
+            raise DockerError(DKR1034, member=member, reason=f"it has both manifests and {image_fields[0]}")
         kind = declared or mt.OCI_INDEX
         if kind not in mt.MANIFEST_LISTS:
             raise DockerError(DKR1035, media_type=kind, member=member)
         return kind
-    if doc.get("schemaVersion") == 1:
-        return mt.DOCKER_MANIFEST_V1_SIGNED if doc.get("signatures") else mt.DOCKER_MANIFEST_V1
+    if version == 1:
+        kind = mt.DOCKER_MANIFEST_V1_SIGNED if doc.get("signatures") else mt.DOCKER_MANIFEST_V1
+        if declared is not None and declared not in (mt.DOCKER_MANIFEST_V1, mt.DOCKER_MANIFEST_V1_SIGNED):
+            raise DockerError(DKR1035, media_type=f"{declared} (declared by a schema 1 manifest)", member=member)
+        return kind
     kind = declared or mt.OCI_MANIFEST
     if kind not in (mt.DOCKER_MANIFEST_V2, mt.OCI_MANIFEST):
         raise DockerError(DKR1035, media_type=kind, member=member)

@@ -9,10 +9,10 @@ docker-archive ``manifest.json`` beside the layout; the layout is what is read.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+from pulp_docker.common import schemas, strict_json
 from pulp_docker.common.archive_source import ArchiveSource
 from pulp_docker.common.error_codes import DKR1033, DockerError
 from pulp_docker.common.image_source import TopManifest
@@ -24,7 +24,7 @@ SUPPORTED_LAYOUT_VERSIONS = ("1.0.0",)
 REF_NAME = "org.opencontainers.image.ref.name"
 # containerd and Docker 25+ name the image in full here when ref.name is only the tag, or absent.
 CONTAINERD_NAME = "io.containerd.image.name"
-_BLOB_PATH = re.compile(r"^blobs/([a-z0-9][a-z0-9+._-]*)/([a-zA-Z0-9=_-]+)$")
+_BLOB_PATH = re.compile(r"^blobs/([a-z0-9][a-z0-9+._-]*)/([a-zA-Z0-9=_-]+)\Z")
 
 
 def matches(archive: Archive) -> bool:
@@ -67,7 +67,7 @@ def _check_layout_version(archive: Archive) -> None:
     if "oci-layout" not in archive.files:
         return  # hand-tarred layouts sometimes lack it; index.json and blobs/ decide
     try:
-        version = json.loads(archive.read_small("oci-layout")).get("imageLayoutVersion")
+        version = strict_json.loads(archive.read_small("oci-layout")).get("imageLayoutVersion")
     except (ValueError, AttributeError):
         raise DockerError(DKR1033, reason="its oci-layout file is not the JSON object the OCI layout spec gives") \
             from None
@@ -87,8 +87,8 @@ def _linked_blobs(archive: Archive) -> list[tuple[str, str]]:
 
 def _entries(archive: Archive) -> list[dict[str, Any]]:
     try:
-        index = json.loads(archive.read_small("index.json"))
-    except ValueError as exc:
+        index = strict_json.loads(archive.read_small("index.json"))
+    except strict_json.JSONRefused as exc:
         raise DockerError(DKR1033, reason=f"its index.json is not valid JSON ({exc})") from None
     entries = index.get("manifests") if isinstance(index, dict) else None
     if not isinstance(entries, list):
@@ -98,6 +98,10 @@ def _entries(archive: Archive) -> list[dict[str, Any]]:
             raise DockerError(DKR1033, reason=f"index.json entry {position} is not a descriptor with a digest")
     if not entries:
         raise DockerError(DKR1033, reason="its index.json lists no images")
+    # Sizes and media types are claims the ingest checks: they must be what a client would read.
+    problem = schemas.problem(index, schemas.LAYOUT_INDEX)
+    if problem is not None:
+        raise DockerError(DKR1033, reason=f"its index.json is not an OCI index ({problem})")
     return entries
 
 

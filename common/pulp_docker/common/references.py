@@ -3,6 +3,9 @@
 Every module that checks a digest, a tag or a repository name uses these, so the server, the
 registry API and pulp-admin agree on what is valid. The content store (``pulp_platform.storage``)
 keeps its own sha256 check: the platform knows nothing of docker and cannot import this module.
+
+Each grammar ends in ``\\Z``, not ``$``: Python's ``$`` also matches before a final newline, so
+``1.0\\n`` would pass for a tag (and ``sha256:<hex>\\n`` for a digest) that no client could name.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import re
 
 # The only algorithm the content store addresses files by.
 SHA256_HEX = r"[0-9a-f]{64}"
-SHA256_DIGEST = re.compile(rf"^sha256:({SHA256_HEX})$")
+SHA256_DIGEST = re.compile(rf"^sha256:({SHA256_HEX})\Z")
 # Any algorithm the OCI image spec allows in a descriptor (``algorithm:encoded``).
-ANY_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+ANY_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 _COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
-REPOSITORY_NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*$")
+REPOSITORY_NAME = re.compile(rf"^{_COMPONENT}(?:/{_COMPONENT})*\Z")
 REPOSITORY_NAME_MAX = 255
 
 

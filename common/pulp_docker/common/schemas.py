@@ -1,16 +1,40 @@
 """JSON Schemas for the manifest kinds we accept (checked with the jsonschema library).
 
 They hold the structure registries rely on; media types and digests are checked again, with precise
-messages, in ``manifest``.
+messages, in ``manifest``. ``STRICT`` is the validator to check them with: an integer is a JSON
+integer, as Go's ``int64`` reads it (JSON Schema itself counts ``777.0`` as an integer).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from jsonschema import Draft202012Validator, exceptions, validators
+
 from pulp_docker.common.references import ANY_DIGEST
 
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
+STRICT = validators.extend(Draft202012Validator,
+                           type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+
+
+def problem(doc: Any, schema: dict[str, Any]) -> str | None:
+    """Why ``doc`` does not match ``schema`` (checked with ``STRICT``), or None when it does."""
+    error = exceptions.best_match(STRICT(schema).iter_errors(doc))
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "top level"
+    return f"{where}: {error.message}"
+
+
+INT64_MAX = 2**63 - 1  # sizes are int64 in every client
 DIGEST = {"type": "string", "pattern": ANY_DIGEST.pattern}
+SIZE = {"type": "integer", "minimum": 0, "maximum": INT64_MAX}
+ANNOTATIONS = {"type": "object", "additionalProperties": {"type": "string"}}
 
 DESCRIPTOR: dict[str, Any] = {
     "type": "object",
@@ -18,8 +42,10 @@ DESCRIPTOR: dict[str, Any] = {
     "properties": {
         "mediaType": {"type": "string"},
         "digest": DIGEST,
-        "size": {"type": "integer", "minimum": 0},
+        "size": SIZE,
         "urls": {"type": "array", "items": {"type": "string"}},
+        "annotations": ANNOTATIONS,
+        "artifactType": {"type": "string"},
     },
 }
 
@@ -27,10 +53,13 @@ IMAGE_MANIFEST: dict[str, Any] = {
     "type": "object",
     "required": ["schemaVersion", "config", "layers"],
     "properties": {
-        "schemaVersion": {"const": 2},
+        "schemaVersion": {"type": "integer", "const": 2},
         "mediaType": {"type": "string"},
+        "artifactType": {"type": "string"},
         "config": DESCRIPTOR,
         "layers": {"type": "array", "items": DESCRIPTOR},
+        "subject": DESCRIPTOR,
+        "annotations": ANNOTATIONS,
     },
 }
 
@@ -44,12 +73,15 @@ MANIFEST_LIST: dict[str, Any] = {
     "type": "object",
     "required": ["schemaVersion", "manifests"],
     "properties": {
-        "schemaVersion": {"const": 2},
+        "schemaVersion": {"type": "integer", "const": 2},
         "mediaType": {"type": "string"},
+        "artifactType": {"type": "string"},
         "manifests": {
             "type": "array",
             "items": {**DESCRIPTOR, "properties": {**DESCRIPTOR["properties"], "platform": PLATFORM}},
         },
+        "subject": DESCRIPTOR,
+        "annotations": ANNOTATIONS,
     },
 }
 
@@ -57,7 +89,7 @@ SCHEMA1_MANIFEST: dict[str, Any] = {
     "type": "object",
     "required": ["schemaVersion", "fsLayers"],
     "properties": {
-        "schemaVersion": {"const": 1},
+        "schemaVersion": {"type": "integer", "const": 1},
         "name": {"type": "string"},
         "tag": {"type": "string"},
         "architecture": {"type": "string"},
@@ -68,5 +100,18 @@ SCHEMA1_MANIFEST: dict[str, Any] = {
         },
         "history": {"type": "array"},
         "signatures": {"type": "array"},
+    },
+}
+
+# An OCI layout's index.json: an image index whose entries are the layout's images (refs by annotation).
+# (Hand-made layouts sometimes lack schemaVersion; where it is given, it is the integer 2.)
+LAYOUT_INDEX: dict[str, Any] = {
+    "type": "object",
+    "required": ["manifests"],
+    "properties": {
+        "schemaVersion": {"type": "integer", "const": 2},
+        "mediaType": {"type": "string"},
+        "manifests": {"type": "array", "items": DESCRIPTOR},
+        "annotations": ANNOTATIONS,
     },
 }

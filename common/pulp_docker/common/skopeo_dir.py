@@ -19,8 +19,8 @@ from pulp_docker.common.tarball import Archive
 KIND = "skopeo dir"
 SUPPORTED_VERSIONS = ("1.0", "1.1")
 _VERSION = re.compile(r"^Directory Transport Version: (\d+\.\d+)\s*$")
-_BLOB_NAME = re.compile(rf"^({SHA256_HEX})(\.tar)?$")
-_INSTANCE_NAME = re.compile(rf"^({SHA256_HEX})\.manifest\.json$")
+_BLOB_NAME = re.compile(rf"^({SHA256_HEX})(\.tar)?\Z")
+_INSTANCE_NAME = re.compile(rf"^({SHA256_HEX})\.manifest\.json\Z")
 
 
 def matches(archive: Archive) -> bool:
