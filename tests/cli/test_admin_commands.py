@@ -81,6 +81,13 @@ def test_repo_update_and_delete(admin: Admin, repo_id, docker_server):
                 says="does not exist")
 
 
+def test_crane_redirect_url_is_refused_in_one_line(admin: Admin, docker_server):
+    name = f"redir-{uuid.uuid4().hex[:8]}"
+    admin.fails("docker", "repo", "create", "--repo-id", name, "--redirect-url", "https://crane.example.com/x",
+                code=65, says="--redirect-url told crane")
+    assert docker_server.api("GET", f"repositories/{name}/").status_code == 404
+
+
 def test_bad_option_values_are_usage_errors(admin: Admin):
     result = admin.run("docker", "repo", "create", "--repo-id", "x", "--auto-publish", "maybe")
     assert result.returncode == 2 and "true or false" in result.stderr

@@ -103,7 +103,16 @@ _common_options = [
                  help="If true, the repository is published after each change; defaults to true."),
     click.option("--protected", type=BOOL, default=None,
                  help="If true, the published repository is served only to authorised users."),
+    click.option("--redirect-url", callback=lambda _ctx, _param, value: _refuse_redirect(value), expose_value=False,
+                 help="Pulp 2's crane redirect (not supported: the server serves the registry API itself)."),
 ]
+
+
+def _refuse_redirect(value: str | None) -> None:
+    if value is not None:
+        raise ClientError("--redirect-url told crane where Pulp 2 published the files; this server serves the "
+                          "registry API itself (docs/registry.md), so there is nothing to redirect to",
+                          ExitCode.DATA)
 
 
 def _with_common_options(command: Any) -> Any:
