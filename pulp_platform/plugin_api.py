@@ -90,6 +90,15 @@ class Distributor:
     def distributor_removed(self, repo_id: str, config: dict[str, Any]) -> None:
         """Undo whatever publishing left behind for this repository."""
 
+    @classmethod
+    def units_in_use(cls, type_id: str, unit_ids: list[str]) -> set[str]:
+        """Of these units of one type, held by no repository, those this distributor still serves.
+
+        A publication may serve content its repository has dropped since (until the next publish);
+        orphan removal asks every installed distributor and keeps such units, and so their files.
+        """
+        return set()
+
 
 @dataclass
 class Plugins:

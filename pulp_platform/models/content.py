@@ -40,11 +40,6 @@ class ContentUnit(me.Document):
         kwargs.setdefault("content_type_id", self.type_id)
         super().__init__(*args, **kwargs)
 
-    @classmethod
-    def in_use(cls, unit_ids: list[str]) -> set[str]:
-        """Of these units held by no repository, those a plugin still needs (say, published): not orphans."""
-        return set()
-
     @property
     def unit_key(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.unit_key_fields}

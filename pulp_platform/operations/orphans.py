@@ -18,14 +18,23 @@ from pulp_platform.tasking.runner import TaskContext
 log = logging.getLogger(__name__)
 
 
-def orphan_ids(model: type[ContentUnit]) -> Iterator[str]:
-    """Units of one type that no repository holds and that the plugin does not still use."""
+def orphan_ids(model: type[ContentUnit], plugins: Plugins) -> Iterator[str]:
+    """Units of one type that no repository holds and that no distributor still serves."""
     held = set(RepositoryContentUnit._get_collection().distinct("unit_id", {"unit_type_id": model.type_id}))
     unheld = [doc["_id"] for doc in model._get_collection().find({}, {"_id": 1}) if doc["_id"] not in held]
     for start in range(0, len(unheld), 1000):
         batch = unheld[start:start + 1000]
-        in_use = model.in_use(batch)
+        # Asked per batch as it is consumed: remove_orphans deletes a batch right after this check.
+        in_use = units_in_use(plugins, model.type_id, batch)
         yield from (unit_id for unit_id in batch if unit_id not in in_use)
+
+
+def units_in_use(plugins: Plugins, type_id: str, unit_ids: list[str]) -> set[str]:
+    """Of these units, those some installed distributor still serves (``Distributor.units_in_use``)."""
+    used: set[str] = set()
+    for cls in set(plugins.distributors.values()):
+        used |= cls.units_in_use(type_id, unit_ids)
+    return used
 
 
 def _models(plugins: Plugins, type_id: str | None) -> list[type[ContentUnit]]:
@@ -38,14 +47,14 @@ def _models(plugins: Plugins, type_id: str | None) -> list[type[ContentUnit]]:
 
 def summary(plugins: Plugins) -> dict[str, Any]:
     """``{type_id: {"count": n, "_href": ...}}`` for every installed type, as Pulp 2 answered."""
-    return {model.type_id: {"count": sum(1 for _ in orphan_ids(model)),
+    return {model.type_id: {"count": sum(1 for _ in orphan_ids(model, plugins)),
                             "_href": f"{API_PREFIX}content/orphans/{model.type_id}/"}
             for model in plugins.unit_models.values()}
 
 
 def list_orphans(plugins: Plugins, type_id: str) -> list[dict[str, Any]]:
     (model,) = _models(plugins, type_id)
-    ids = list(orphan_ids(model))
+    ids = list(orphan_ids(model, plugins))
     found = []
     for doc in model._get_collection().find({"_id": {"$in": ids}}):
         doc["_content_type_id"] = type_id
@@ -57,14 +66,16 @@ def list_orphans(plugins: Plugins, type_id: str) -> list[dict[str, Any]]:
 def remove_orphans(ctx: TaskContext, type_id: str | None = None) -> dict[str, int]:
     """Task: delete orphaned units (of one type, or all), then content files no unit references.
 
-    A unit is deleted only if it is still unheld at the moment of deletion; a file only if it was put
-    in place before this task started, so content an import is committing right now is left alone.
+    A unit is deleted only if it is still unheld at the moment of deletion and no distributor serves
+    it; a file only if no unit references it and it was put in place before this task started, so
+    content an import is committing right now is left alone. A served unit keeps its file.
     """
     started = now().timestamp()
     removed: dict[str, int] = {}
-    for model in _models(ctx.plugins(), type_id):
+    plugins = ctx.plugins()
+    for model in _models(plugins, type_id):
         count = 0
-        for unit_id in orphan_ids(model):
+        for unit_id in orphan_ids(model, plugins):
             if RepositoryContentUnit._get_collection().find_one({"unit_id": unit_id}, {"_id": 1}) is None:
                 count += model._get_collection().delete_one({"_id": unit_id}).deleted_count
         removed[model.type_id] = count

@@ -2,6 +2,7 @@
 
 Models only persist; ``from_parsed`` builds one from a parsed manifest (``pulp_docker.common.manifest``).
 Blobs and manifests keep their exact bytes as a content-store file named by digest (``_storage_path``).
+Whether a publication still serves a unit is the web distributor's to say (``units_in_use``), not theirs.
 """
 
 from __future__ import annotations
@@ -15,20 +16,7 @@ from pulp_docker.common.manifest import ParsedManifest, ParsedManifestList
 from pulp_platform.models.content import ContentUnit
 
 
-class _Published:
-    """Units by digest that a publication may still serve after their repository dropped them."""
-
-    @classmethod
-    def in_use(cls, unit_ids: list[str]) -> set[str]:
-        # Imported here: publication builds on these models.
-        from pulp_docker.plugins.publication import published_digests
-
-        ids = {doc["digest"]: doc["_id"]
-               for doc in cls._get_collection().find({"_id": {"$in": unit_ids}}, {"digest": 1})}
-        return {ids[digest] for digest in published_digests(list(ids))}
-
-
-class Blob(_Published, ContentUnit):
+class Blob(ContentUnit):
     type_id: ClassVar[str] = constants.BLOB_TYPE_ID
     unit_key_fields: ClassVar[tuple[str, ...]] = ("digest",)
 
@@ -47,7 +35,7 @@ class FSLayer(me.EmbeddedDocument):
     layer_type = me.StringField()
 
 
-class Manifest(_Published, ContentUnit):
+class Manifest(ContentUnit):
     """A single image manifest: Docker schema 1 or 2, or OCI."""
 
     type_id: ClassVar[str] = constants.MANIFEST_TYPE_ID
@@ -94,7 +82,7 @@ class EmbeddedManifest(me.EmbeddedDocument):
     size = me.IntField()
 
 
-class ManifestList(_Published, ContentUnit):
+class ManifestList(ContentUnit):
     """A Docker manifest list or an OCI image index."""
 
     type_id: ClassVar[str] = constants.MANIFEST_LIST_TYPE_ID

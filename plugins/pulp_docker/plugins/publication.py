@@ -372,10 +372,26 @@ def unpublish(repo_id: str) -> None:
     PublishedUnit._get_collection().delete_many({"repo_id": repo_id})
 
 
-def published_digests(digests: list[str]) -> set[str]:
-    """Of these manifest, list or blob digests, those some publication serves (so not orphans)."""
-    return set(PublishedUnit._get_collection().distinct(
-        "digest", {"digest": {"$in": digests}, "kind": {"$in": [MANIFEST, LIST, BLOB]}}))
+_SERVED_KINDS: dict[str, tuple[type[ContentUnit], str]] = {
+    constants.BLOB_TYPE_ID: (Blob, BLOB),
+    constants.MANIFEST_TYPE_ID: (Manifest, MANIFEST),
+    constants.MANIFEST_LIST_TYPE_ID: (ManifestList, LIST),
+}
+
+
+def served_units(type_id: str, unit_ids: list[str]) -> set[str]:
+    """Of these units of one type, those some publication serves (a pull may read their files).
+
+    Tags are never served from their unit (a tag row carries all it needs), so none is in use.
+    """
+    model_kind = _SERVED_KINDS.get(type_id)
+    if model_kind is None or not unit_ids:
+        return set()
+    model, kind = model_kind
+    ids = {doc["digest"]: doc["_id"]
+           for doc in model._get_collection().find({"_id": {"$in": unit_ids}}, {"digest": 1})}
+    served = PublishedUnit._get_collection().distinct("digest", {"digest": {"$in": list(ids)}, "kind": kind})
+    return {ids[digest] for digest in served}
 
 
 # -- reading ----------------------------------------------------------------------------------------

@@ -31,3 +31,9 @@ class DockerWebDistributor(Distributor):
     def distributor_removed(self, repo_id: str, config: dict[str, Any]) -> None:
         """Stop serving the repository's registry name."""
         publication.unpublish(repo_id)
+
+    @classmethod
+    def units_in_use(cls, type_id: str, unit_ids: list[str]) -> set[str]:
+        """Blobs, manifests and lists a publication still serves: a repository that dropped them keeps
+        serving them until it publishes again, so orphan removal must keep them and their files."""
+        return publication.served_units(type_id, unit_ids)
