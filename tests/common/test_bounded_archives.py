@@ -104,17 +104,22 @@ def then_a_file(kind: bytes, data: bytes | int) -> Callable[[BinaryIO], None]:
 
 
 def big_window(path: Path, codec: str) -> Path:
-    """A small stream whose header asks the decompressor for a 1 GiB (xz) or 2 GiB (zstd) window."""
-    plain = header(BLOB_NAME, MiB) + bytes(MiB) + bytes(1024)
-    if codec == "xz":
-        data = bytearray(lzma.compress(plain, preset=0))
-        size = (data[12] + 1) * 4  # the block header, after the 12-byte stream header
-        data[16] = 36  # LZMA2 dictionary size 1 GiB
-        data[12 + size - 4: 12 + size] = struct.pack("<I", zlib.crc32(bytes(data[12: 12 + size - 4])))
-    else:
-        data = bytearray(zstandard.ZstdCompressor(write_content_size=False).compress(plain))
-        data[5] = 21 << 3  # window descriptor: 2^31 bytes
-    path.write_bytes(bytes(data))
+    """A 512 MiB member of zeros whose stream header asks for a 1 GiB (xz) or 2 GiB (zstd) window.
+
+    A decompressor allocates its window as the header says and fills it as it inflates: unbounded, an
+    xz stream of 78 KB holds 512 MiB of the server's memory.
+    """
+    bomb(path, codec, zero_member(512 * MiB))
+    with open(path, "r+b") as stream:
+        data = bytearray(stream.read(64))
+        if codec == "xz":
+            size = (data[12] + 1) * 4  # the block header, after the 12-byte stream header
+            data[16] = 36  # LZMA2 dictionary size 1 GiB
+            data[12 + size - 4: 12 + size] = struct.pack("<I", zlib.crc32(bytes(data[12: 12 + size - 4])))
+        else:
+            data[5] = 21 << 3  # window descriptor: 2^31 bytes
+        stream.seek(0)
+        stream.write(data)
     return path
 
 
