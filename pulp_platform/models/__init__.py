@@ -1,6 +1,7 @@
 """The platform's documents; plugin unit models live with their plugins."""
 
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit
+from pulp_platform.models.history import RepoPublishResult, RepoSyncResult
 from pulp_platform.models.repository import RepoDistributor, RepoImporter, Repository
 from pulp_platform.models.task import Counter, ReservedResource, TaskStatus, Worker
 from pulp_platform.models.user import AuthToken, User
@@ -12,6 +13,8 @@ __all__ = [
     "Counter",
     "RepoDistributor",
     "RepoImporter",
+    "RepoPublishResult",
+    "RepoSyncResult",
     "Repository",
     "RepositoryContentUnit",
     "ReservedResource",
@@ -22,5 +25,5 @@ __all__ = [
 
 PLATFORM_MODELS: list[type] = [
     Repository, RepoImporter, RepoDistributor, RepositoryContentUnit,
-    TaskStatus, ReservedResource, Worker, Counter, User, AuthToken,
+    TaskStatus, ReservedResource, Worker, Counter, User, AuthToken, RepoSyncResult, RepoPublishResult,
 ]

@@ -7,6 +7,7 @@ from typing import Any
 from pulp_platform.errors import InvalidValue, MissingResource
 from pulp_platform.models.content import now
 from pulp_platform.models.repository import RepoDistributor
+from pulp_platform.operations import history
 from pulp_platform.tasking.reports import iso
 from pulp_platform.tasking.runner import TaskContext
 
@@ -18,10 +19,16 @@ def publish_distributor(ctx: TaskContext, dist: RepoDistributor,
     if cls is None:
         raise InvalidValue("distributor_type_id", reason=f"distributor type {dist.distributor_type_id!r} "
                                                           "is not installed")
+    config = {**(dist.config or {}), **(override_config or {})}
     started = now()
-    summary = cls().publish_repo(ctx.conduit(dist.repo_id), {**(dist.config or {}), **(override_config or {})})
+    try:
+        summary = cls().publish_repo(ctx.conduit(dist.repo_id), config)
+    except Exception as exc:
+        history.record_publish(dist, config, started, now(), exc=exc)
+        raise
     completed = now()
     dist.update(set__last_publish=completed)
+    history.record_publish(dist, config, started, completed, summary=summary or {})
     return {"repo_id": dist.repo_id, "distributor_id": dist.distributor_id,
             "distributor_type_id": dist.distributor_type_id, "result": "success", "summary": summary or {},
             "details": {}, "started": iso(started), "completed": iso(completed),

@@ -12,6 +12,7 @@ from mongoengine import NotUniqueError
 from pulp_platform.errors import DuplicateResource, InvalidValue, MissingResource, MissingValue
 from pulp_platform.models.content import RepositoryContentUnit, now
 from pulp_platform.models.repository import RepoDistributor, RepoImporter, Repository
+from pulp_platform.operations import history
 from pulp_platform.plugin_api import Plugins
 from pulp_platform.tasking.runner import TaskContext
 
@@ -42,6 +43,28 @@ def _optional_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
+def validated_distributor(plugins: Plugins, repo_id: str, entry: Any) -> RepoDistributor:
+    """A distributor described by ``{distributor_type_id, distributor_id?, distributor_config?, auto_publish?}``,
+    validated by its plugin (config keys given as null are dropped, as Pulp 2 did); not saved."""
+    if not isinstance(entry, dict):
+        raise InvalidValue("distributors", reason="each distributor must be an object")
+    type_id = entry.get("distributor_type_id")
+    if not type_id:
+        raise MissingValue("distributor_type_id")
+    if type_id not in plugins.distributors:
+        raise InvalidValue("distributor_type_id", reason=f"no distributor of type {type_id!r} is installed")
+    dist_id = entry.get("distributor_id") or str(uuid.uuid4())
+    if not isinstance(dist_id, str) or not _REPO_ID.match(dist_id):
+        raise InvalidValue("distributor_id", reason="letters, digits, '_', '-' and '.' only")
+    auto_publish = entry.get("auto_publish")
+    if auto_publish is not None and not isinstance(auto_publish, bool):
+        raise InvalidValue("auto_publish", reason="must be true or false")
+    config = {k: v for k, v in _dict_field(entry, "distributor_config").items() if v is not None}
+    plugins.distributors[type_id]().validate_config(repo_id, config)
+    return RepoDistributor(repo_id=repo_id, distributor_id=dist_id, distributor_type_id=type_id,
+                           config=config, auto_publish=bool(auto_publish))
+
+
 def _validated_distributors(plugins: Plugins, repo_id: str, raw: Any) -> list[RepoDistributor]:
     if raw is None:
         return []
@@ -49,22 +72,10 @@ def _validated_distributors(plugins: Plugins, repo_id: str, raw: Any) -> list[Re
         raise InvalidValue("distributors", reason="must be a list")
     found: list[RepoDistributor] = []
     for entry in raw:
-        if not isinstance(entry, dict):
-            raise InvalidValue("distributors", reason="each distributor must be an object")
-        type_id = entry.get("distributor_type_id")
-        if not type_id:
-            raise MissingValue("distributor_type_id")
-        if type_id not in plugins.distributors:
-            raise InvalidValue("distributor_type_id", reason=f"no distributor of type {type_id!r} is installed")
-        dist_id = entry.get("distributor_id") or str(uuid.uuid4())
-        if not isinstance(dist_id, str) or not _REPO_ID.match(dist_id):
-            raise InvalidValue("distributor_id", reason="letters, digits, '_', '-' and '.' only")
-        if any(d.distributor_id == dist_id for d in found):
-            raise InvalidValue("distributor_id", reason=f"{dist_id!r} given twice")
-        config = _dict_field(entry, "distributor_config")
-        plugins.distributors[type_id]().validate_config(repo_id, config)
-        found.append(RepoDistributor(repo_id=repo_id, distributor_id=dist_id, distributor_type_id=type_id,
-                                     config=config, auto_publish=bool(entry.get("auto_publish", False))))
+        dist = validated_distributor(plugins, repo_id, entry)
+        if any(d.distributor_id == dist.distributor_id for d in found):
+            raise InvalidValue("distributor_id", reason=f"{dist.distributor_id!r} given twice")
+        found.append(dist)
     return found
 
 
@@ -105,7 +116,7 @@ def create_repository(plugins: Plugins, body: dict[str, Any]) -> Repository:
     return repo
 
 
-def _merged(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+def merged_config(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     """Pulp 2's config update: given keys replace, keys given as null are removed."""
     merged = dict(current)
     for key, value in change.items():
@@ -125,7 +136,7 @@ def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> R
         raise InvalidValue(*unknown, reason="only display_name, description and notes can be changed")
     for name in ("display_name", "description"):
         _optional_str(delta, name)
-    notes = _merged(repo.notes or {}, _dict_field(delta, "notes")) if "notes" in delta else None
+    notes = merged_config(repo.notes or {}, _dict_field(delta, "notes")) if "notes" in delta else None
 
     importer_change = _dict_field(body, "importer_config")
     importer = RepoImporter.objects(repo_id=repo_id).first()
@@ -133,7 +144,7 @@ def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> R
     if importer_change:
         if importer is None:
             raise MissingResource(importer=repo_id)
-        new_importer_config = _merged(importer.config or {}, importer_change)
+        new_importer_config = merged_config(importer.config or {}, importer_change)
         plugins.importers[importer.importer_type_id]().validate_config(new_importer_config)
 
     new_dist_configs: list[tuple[RepoDistributor, dict[str, Any]]] = []
@@ -143,7 +154,7 @@ def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> R
             raise MissingResource(distributor=dist_id)
         if not isinstance(change, dict):
             raise InvalidValue("distributor_configs", reason=f"config of {dist_id!r} must be an object")
-        config = _merged(dist.config or {}, change)
+        config = merged_config(dist.config or {}, change)
         cls = plugins.distributors.get(dist.distributor_type_id)
         if cls is not None:
             cls().validate_config(repo_id, config)
@@ -162,6 +173,7 @@ def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> R
 
 
 def _delete_documents(repo_id: str) -> None:
+    history.forget(repo_id)
     RepoDistributor.objects(repo_id=repo_id).delete()
     RepoImporter.objects(repo_id=repo_id).delete()
     Repository.objects(repo_id=repo_id).delete()

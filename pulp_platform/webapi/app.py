@@ -15,7 +15,17 @@ from pulp_platform.tasking import workers
 from pulp_platform.tasking.celery_app import create_app as create_celery
 from pulp_platform.tasking.celery_app import send
 from pulp_platform.uploads import Uploads
-from pulp_platform.webapi import content, login, plugins, repositories, repository_actions, status, tasks, uploads
+from pulp_platform.webapi import (
+    content,
+    login,
+    plugins,
+    repositories,
+    repository_actions,
+    repository_plugins,
+    status,
+    tasks,
+    uploads,
+)
 from pulp_platform.webapi.endpoint import ApiState
 from pulp_platform.webapi.error_handlers import HANDLERS
 
@@ -42,6 +52,18 @@ def api_routes() -> list[BaseRoute]:
         r(repo + "actions/publish/", repository_actions.publish, ["POST"]),
         r(repo + "actions/sync/", repository_actions.sync, ["POST"]),
         r(repo + "search/units/", content.search_units, ["POST"]),
+        r(repo + "importers/", repository_plugins.list_importers, ["GET"]),
+        r(repo + "importers/", repository_plugins.set_importer, ["POST"]),
+        r(repo + "importers/{importer_id}/", repository_plugins.get_importer, ["GET"]),
+        r(repo + "importers/{importer_id}/", repository_plugins.update_importer, ["PUT"]),
+        r(repo + "importers/{importer_id}/", repository_plugins.remove_importer, ["DELETE"]),
+        r(repo + "distributors/", repository_plugins.list_distributors, ["GET"]),
+        r(repo + "distributors/", repository_plugins.add_distributor, ["POST"]),
+        r(repo + "distributors/{distributor_id}/", repository_plugins.get_distributor, ["GET"]),
+        r(repo + "distributors/{distributor_id}/", repository_plugins.update_distributor, ["PUT"]),
+        r(repo + "distributors/{distributor_id}/", repository_plugins.remove_distributor, ["DELETE"]),
+        r(repo + "history/sync/", repository_plugins.sync_history, ["GET"]),
+        r(repo + "history/publish/{distributor_id}/", repository_plugins.publish_history, ["GET"]),
         r("content/types/", content.list_content_types, ["GET"]),
         r("content/types/{type_id}/", content.get_content_type, ["GET"]),
         r("content/units/{type_id}/", content.list_content_units, ["GET"]),

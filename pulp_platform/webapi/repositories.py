@@ -26,17 +26,21 @@ def shown_config(importer_type_id: str, config: dict[str, Any]) -> dict[str, Any
 
 
 def importer_body(doc: RepoImporter) -> dict[str, Any]:
+    """Pulp 2's importer: ``repositories/<id>/importers/<importer_type_id>/`` (its id is its type)."""
     return {"id": doc.importer_type_id, "importer_type_id": doc.importer_type_id, "repo_id": doc.repo_id,
             "config": shown_config(doc.importer_type_id, doc.config), "last_sync": doc.last_sync,
             "last_override_config": shown_config(doc.importer_type_id, doc.last_override_config),
             "last_updated": doc.last_updated, "scratchpad": None, "_ns": "repo_importers",
+            "_id": {"$oid": str(doc.pk)},
             "_href": href(f"repositories/{doc.repo_id}/importers/{doc.importer_type_id}/")}
 
 
 def distributor_body(doc: RepoDistributor) -> dict[str, Any]:
+    """Pulp 2's distributor: ``repositories/<id>/distributors/<distributor_id>/``."""
     return {"id": doc.distributor_id, "distributor_type_id": doc.distributor_type_id, "repo_id": doc.repo_id,
             "config": doc.config or {}, "auto_publish": doc.auto_publish, "last_publish": doc.last_publish,
             "last_updated": doc.last_updated, "scratchpad": {}, "_ns": "repo_distributors",
+            "_id": {"$oid": str(doc.pk)},
             "_href": href(f"repositories/{doc.repo_id}/distributors/{doc.distributor_id}/")}
 
 
