@@ -182,9 +182,9 @@ class _StrictTarInfo(tarfile.TarInfo):
         # decode its fixed fields with ``frombuf``, then ``_proc_member``) with the budget's check in
         # between. tarfile has no hook there, and what comes next is the danger: ``_proc_pax`` and
         # ``_proc_gnulong`` read the header's whole data into memory (a gzipped 512 MiB pax header is a
-        # 557 KB upload) and, before Python 3.11.10, parse pax records with a backtracking regex
-        # (CVE-2024-6232: 128 KiB of digits hold the GIL for 17 s). So the size field of an x/g/X/L/K
-        # header is checked here, from the block alone, before tarfile reads a byte of its data.
+        # half-megabyte upload) and, before Python 3.11.10, parse pax records with a backtracking regex
+        # (CVE-2024-6232: 128 KiB of digits hold the GIL for about 15 s). So the size field of an
+        # x/g/X/L/K header is checked here, from the block alone, before tarfile reads a byte of its data.
         try:
             buf = tarfile_.fileobj.read(tarfile.BLOCKSIZE)
             obj = cls.frombuf(buf, tarfile_.encoding, tarfile_.errors)
