@@ -34,6 +34,12 @@ PLP0018 = ErrorCode("PLP0018", "Duplicate resource: {resource_id}", ("resource_i
 PLP0025 = ErrorCode("PLP0025", "Authentication failed.", ())
 PLP0023 = ErrorCode("PLP0023", "Task is already in a complete state: {task_id}", ("task_id",))
 PLP0049 = ErrorCode("PLP0049", "Worker {worker_name} died while running the task", ("worker_name",))
+# Found at start-up: the task was running when the whole server (or its worker) stopped; its writes were undone.
+PLP0052 = ErrorCode("PLP0052", "The server stopped while the task ran on worker {worker_name}; what it had "
+                    "written was undone", ("worker_name",))
+# Fencing: a task declared failed (or whose reservation was released) may not commit any more.
+PLP0053 = ErrorCode("PLP0053", "The task no longer holds its reservation ({reason}); its writes were refused "
+                    "and undone", ("reason",))
 
 
 class PulpException(Exception):

@@ -153,11 +153,13 @@ class Conduit:
 
     def __init__(self, repo_id: str, store: ContentStore, *,
                  progress: Callable[[dict[str, Any]], None] | None = None,
-                 canceled: Callable[[], bool] | None = None) -> None:
+                 canceled: Callable[[], bool] | None = None, owner: Any = None) -> None:
         self.repo_id = repo_id
         self.store = store
         self._progress = progress
         self._canceled = canceled
+        # Inside a task, its ``tasking.fencing.TaskOwner``: every visible write is fenced and journaled.
+        self._owner = owner
 
     # -- units ---------------------------------------------------------------------------------
     def save_unit(self, unit: ContentUnit, *, update: bool = False) -> tuple[ContentUnit, bool]:
@@ -173,6 +175,9 @@ class Conduit:
         rest = {k: v for k, v in doc.items() if k not in key}
         if update:
             on_insert = {"_id": rest.pop("_id")}
+            if self._owner is not None:  # overwriting a unit is visible (a tag moves): fence and journal it
+                self._owner.check()
+                rest = self._owner.journal_update(collection, key, rest, self.repo_id)
             change: dict[str, Any] = {"$setOnInsert": on_insert, "$set": rest}
         else:
             change = {"$setOnInsert": rest}
@@ -197,16 +202,28 @@ class Conduit:
         return model._from_son(stored), created
 
     def associate(self, unit: ContentUnit) -> bool:
-        """Make the repository hold ``unit``; True if it did not already."""
+        """Make the repository hold ``unit``; True if it did not already.
+
+        Inside a task the row names the task that created it and the last that associated it, so a
+        rollback removes only rows its task created and no later task has claimed.
+        """
         when = now()
+        on_insert: dict[str, Any] = {"created": when}
+        change: dict[str, Any] = {"updated": when}
+        if self._owner is not None:
+            self._owner.check()
+            self._owner.journal_association(self.repo_id, unit.type_id, unit.id)
+            on_insert["created_by"] = change["associated_by"] = self._owner.task_id
         result = RepositoryContentUnit._get_collection().update_one(
             {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id},
-            {"$setOnInsert": {"created": when}, "$set": {"updated": when}},
+            {"$setOnInsert": on_insert, "$set": change},
             upsert=True,
         )
         return result.upserted_id is not None
 
     def unassociate(self, unit: ContentUnit) -> bool:
+        if self._owner is not None:
+            self._owner.check()
         result = RepositoryContentUnit._get_collection().delete_one(
             {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id})
         return result.deleted_count > 0
@@ -229,6 +246,7 @@ class Conduit:
 
     def update_counts(self, added: bool = False, removed: bool = False) -> dict[str, int]:
         """Recount the repository's units by type and store the counts on the repository."""
+        self.check_owner()
         return update_unit_counts(self.repo_id, added=added, removed=removed)
 
     # -- task ----------------------------------------------------------------------------------
@@ -239,6 +257,15 @@ class Conduit:
     def check_canceled(self) -> None:
         if self._canceled and self._canceled():
             raise Canceled()
+
+    def check_owner(self) -> None:
+        """Raise ``tasking.fencing.ReservationLost`` unless the task still holds its repository and runs.
+
+        Call it before final writes the conduit does not make (a publication); the conduit's own
+        visible writes check it themselves. Outside a task (the registry API) it does nothing.
+        """
+        if self._owner is not None:
+            self._owner.check()
 
 
 def update_unit_counts(repo_id: str, *, added: bool = False, removed: bool = False) -> dict[str, int]:

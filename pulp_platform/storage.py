@@ -5,6 +5,8 @@ Layout under the content dir (shared storage when workers run on several machine
     <content_dir>/
         sha256/<hex[0:2]>/<hex>     one file per digest; never rewritten once in place
         tmp/<random>                staged files being written; same filesystem, so commit is a rename
+        tmp/task-<task id>/<random> the same, for one task: whatever it left is removed when it ends,
+                                    and recovery removes the dirs of tasks that died (``recovery``)
 
 Every way content arrives (a tarball upload, a registry push, a sync) does the same three steps:
 ``stage`` a stream (copied to ``tmp/`` while its sha256 and size are computed, so each byte is read
@@ -20,6 +22,7 @@ import errno
 import hashlib
 import os
 import re
+import shutil
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 CHUNK = 1024 * 1024
+TASK_STAGING_PREFIX = "task-"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
@@ -97,12 +101,21 @@ def copy_range(fd: int, offset: int, length: int, out: BinaryIO) -> None:
     out.flush()
 
 
-class ContentStore:
-    """Content-addressed files under one root directory."""
+def task_staging_dir(root: str | os.PathLike, task_id: str) -> Path:
+    """Where task ``task_id`` stages files (``tmp/task-<id>``), so that what a dead task left is known."""
+    return Path(root) / "tmp" / f"{TASK_STAGING_PREFIX}{task_id}"
 
-    def __init__(self, root: str | os.PathLike) -> None:
+
+def remove_task_staging(root: str | os.PathLike, task_id: str) -> None:
+    shutil.rmtree(task_staging_dir(root, task_id), ignore_errors=True)
+
+
+class ContentStore:
+    """Content-addressed files under one root directory; ``task_id`` stages into that task's own dir."""
+
+    def __init__(self, root: str | os.PathLike, task_id: str | None = None) -> None:
         self.root = Path(root)
-        self.tmp = self.root / "tmp"
+        self.tmp = task_staging_dir(root, task_id) if task_id else self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
 
     def relative_path(self, digest: str) -> str:

@@ -2,6 +2,7 @@
 
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit
 from pulp_platform.models.history import RepoPublishResult, RepoSyncResult
+from pulp_platform.models.journal import TaskJournal
 from pulp_platform.models.repository import RepoDistributor, RepoImporter, Repository
 from pulp_platform.models.task import Counter, ReservedResource, TaskStatus, Worker
 from pulp_platform.models.user import AuthToken, User
@@ -18,6 +19,7 @@ __all__ = [
     "Repository",
     "RepositoryContentUnit",
     "ReservedResource",
+    "TaskJournal",
     "TaskStatus",
     "User",
     "Worker",
@@ -26,4 +28,5 @@ __all__ = [
 PLATFORM_MODELS: list[type] = [
     Repository, RepoImporter, RepoDistributor, RepositoryContentUnit,
     TaskStatus, ReservedResource, Worker, Counter, User, AuthToken, RepoSyncResult, RepoPublishResult,
+    TaskJournal,
 ]

@@ -15,7 +15,7 @@ from typing import Any
 
 from pulp_docker.common.error_codes import DKR1041, DockerError
 from pulp_docker.common.image_source import ImageSource
-from pulp_docker.plugins.ingest.store import Stored, store
+from pulp_docker.plugins.ingest.store import Stored, check_owner, store
 from pulp_docker.plugins.ingest.tags import check_name, tag_summary
 from pulp_docker.plugins.ingest.verify import Plan, verify
 from pulp_platform.plugin_api import Conduit
@@ -36,6 +36,7 @@ def ingest(source: ImageSource, conduit: Conduit, staging: Staging, *, tag: str 
         _one_top(source)
     plan = verify(source, conduit, staging, _progress(conduit))     # verify: raises before anything is saved
     tags = _tags_to_apply(plan, tag)
+    check_owner(conduit)        # a task declared dead while it verified stops here, before any write
     stored = store(plan, conduit, staging, tags)                     # store, then tag: all or nothing
     return _report(source, plan, stored, tag)
 

@@ -5,9 +5,14 @@ clean-up removes, a unit without an association is an orphan unit, and the repos
 shows a manifest once every blob and instance it needs is associated.
 
 A failure part-way takes back what this import made visible (its associations, and the tags it
-created or moved) and nothing else. Files and units stay: another import, into another repository,
-may have found them in place a moment ago and be about to associate them, and it cannot be told
-apart from nobody. Orphan removal, with its age guard, takes them once nothing holds them.
+created or moved) and nothing else. Inside a task the conduit also journals each of those writes
+before making it, so a kill -9 part-way is undone at the next start (``pulp_platform.recovery``), and
+fences each one: a task declared dead may not write (``ReservationLost``); its journal is then rolled
+back by the task itself rather than by ``Undo``, whose writes the fence would refuse.
+
+Files and units stay: another import, into another repository, may have found them in place a
+moment ago and be about to associate them, and it cannot be told apart from nobody. Orphan removal,
+with its age guard, takes them once nothing holds them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pulp_docker.plugins.models import Blob, Manifest, ManifestList
 from pulp_platform.models.content import ContentUnit
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import Staging
+from pulp_platform.tasking.fencing import ReservationLost
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +92,24 @@ def store(plan: Plan, conduit: Conduit, staging: Staging, tags: list[tuple[str, 
             if change.created_association:
                 undo.associated.append(change.tag)
             stored.tags.append(change)
+        check_owner(conduit)  # the tags are in: still this task's repository, or all of it is undone
+    except ReservationLost:
+        raise  # the journal's rollback undoes this import, conditionally, with the fence in mind
     except BaseException:
         log.exception("storing the image failed; undoing what this import made visible")
         undo.rollback()
         raise
     return stored
+
+
+def check_owner(conduit: Conduit) -> None:
+    """The conduit's fence (``Conduit.check_owner``): raises if the task no longer holds the repository.
+
+    Looked up rather than called outright: the in-process conduit double of the ingest tests predates it.
+    """
+    check = getattr(conduit, "check_owner", None)
+    if check is not None:
+        check()
 
 
 def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: ManifestToStore) -> ContentUnit:
