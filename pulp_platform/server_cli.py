@@ -88,7 +88,8 @@ def _connect(uri: str) -> None:
 
 
 def prepare_database(settings: Settings) -> None:
-    """Indexes of every platform and plugin model, and the admin user."""
+    """Indexes of every platform and plugin model, the admin user, and recovery from an unclean stop."""
+    from pulp_platform.recovery import recover
     from pulp_platform.webapi.auth import ensure_admin
 
     db.ensure_indexes(PLATFORM_MODELS)
@@ -98,6 +99,7 @@ def prepare_database(settings: Settings) -> None:
         except Exception:
             log.exception("could not create the indexes of unit type %s", type_id)
     ensure_admin(settings)
+    recover(settings)
 
 
 def _listen(settings: Settings) -> socket.socket:

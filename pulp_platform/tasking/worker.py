@@ -28,6 +28,8 @@ def default_name() -> str:
 
 # Set by ``pulp-server run`` for the workers it starts: they stop when it is gone.
 PARENT_PID_VARIABLE = "PULP_SERVER_RUN_PID"
+# Seconds between a worker's passes over dead tasks' journals and staging dirs.
+PERIODIC_RECOVERY_INTERVAL = 10.0
 
 
 class WorkerNameTaken(RuntimeError):
@@ -49,6 +51,12 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
     """Consume tasks until SIGTERM/SIGINT (celery's warm shutdown lets running tasks finish)."""
     name = name or default_name()
     app = create_app(settings)
+    if not os.environ.get(PARENT_PID_VARIABLE):
+        # Started on its own (not by `run`, which recovered already): what dead workers left is undone
+        # here. Only dead ones: other workers on other machines may be running their tasks.
+        from pulp_platform import recovery
+
+        recovery.recover(settings)
     _take_name(name, settings, lambda task_id: send(app, task_id))
 
     @app.task(name=RUN_TASK, ignore_result=True)
@@ -67,7 +75,8 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
     if parent:
         threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="pulp-parent", daemon=True).start()
     workers.heartbeat(name)
-    beat = workers.Heartbeat(name, settings.worker_timeout, lambda task_id: send(app, task_id))
+    beat = workers.Heartbeat(name, settings.worker_timeout, lambda task_id: send(app, task_id),
+                             after_pass=_periodic_recovery(settings, app))
     beat.start()
     log.info("worker %s consuming queue %r with %d threads", name, QUEUE, settings.worker_concurrency)
     try:
@@ -80,6 +89,22 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
         beat.stop()
         workers.unregister(name)
         log.info("worker %s stopped", name)
+
+
+def _periodic_recovery(settings: Settings, app: object) -> Callable[[], None]:
+    """Undo the journals of tasks whose worker died (one of several, say), a few times a minute at most."""
+    from pulp_platform import recovery
+
+    republish = recovery.republisher(app)
+    last = 0.0
+
+    def after_pass() -> None:
+        nonlocal last
+        if time.monotonic() - last >= PERIODIC_RECOVERY_INTERVAL:
+            last = time.monotonic()
+            recovery.periodic(settings, republish)
+
+    return after_pass
 
 
 def _stop_when_orphaned(parent_pid: int) -> None:
