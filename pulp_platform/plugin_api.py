@@ -61,16 +61,26 @@ class Importer:
         """
         raise NotImplementedError
 
-    def import_units(self, conduit: Conduit, source_repo_id: str, units: list[ContentUnit],
+    def import_units(self, conduit: Conduit, source: Conduit, units: list[ContentUnit],
                      config: dict[str, Any]) -> list[ContentUnit]:
-        """Associate ``units`` (copied from another repository); returns those associated."""
+        """Copy ``units`` (matched in the repository of ``source``, a conduit to read it) into the
+        conduit's repository; returns every unit copied, those the units brought with them included.
+
+        The default associates exactly the units given.
+        """
         for unit in units:
             conduit.associate(unit)
         return units
 
-    def remove_units(self, conduit: Conduit, units: list[ContentUnit], config: dict[str, Any]) -> None:
+    def remove_units(self, conduit: Conduit, units: list[ContentUnit],
+                     config: dict[str, Any]) -> list[ContentUnit] | None:
+        """Remove ``units`` from the conduit's repository; returns every unit removed (None: just those).
+
+        The units stay in the database: held by no repository, they become orphans.
+        """
         for unit in units:
             conduit.unassociate(unit)
+        return None
 
 
 class Distributor:

@@ -1,4 +1,4 @@
-"""The docker importer: the plugin class the platform calls for uploads."""
+"""The docker importer: the plugin class the platform calls for uploads, syncs, copies and removals."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from typing import Any, ClassVar
 
 from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1038, DockerError
+from pulp_docker.plugins.importers import copy, removal
 from pulp_docker.plugins.importers.image_upload import import_image
 from pulp_docker.plugins.ingest.tags import tag_from_upload, tag_summary
 from pulp_docker.plugins.sync import config as sync_config
 from pulp_docker.plugins.sync import sync_repository
+from pulp_platform.models.content import ContentUnit
 from pulp_platform.plugin_api import Conduit, Importer
 
 
@@ -49,3 +51,13 @@ class DockerImporter(Importer):
                 raise DockerError(DKR1038, type_id=f"{unit_type_id} without an uploaded file")
             return import_image(conduit, Path(file_path), metadata.get(constants.UPLOAD_TAG_KEY))
         raise DockerError(DKR1038, type_id=unit_type_id)
+
+    def import_units(self, conduit: Conduit, source: Conduit, units: list[ContentUnit],
+                     config: dict[str, Any]) -> list[ContentUnit]:
+        """Copy ``units`` with what they need (a manifest its blobs, a list its manifests, a tag its
+        manifest or list, applied as the target's tag), all or nothing: see ``importers.copy``."""
+        return copy.copy_units(conduit, source, units)
+
+    def remove_units(self, conduit: Conduit, units: list[ContentUnit], config: dict[str, Any]) -> list[ContentUnit]:
+        """Remove ``units`` with their tags and what only they used, as Pulp 2 did: see ``importers.removal``."""
+        return removal.remove_units(conduit, units)
