@@ -24,10 +24,12 @@ def _object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
 
 
 def _queue(request: Request, repo_id: str, action: str, operation: str, args: dict[str, Any],
-           task_type: str) -> Reply:
+           task_type: str, also_tags: tuple[str, ...] = ()) -> Reply:
+    """Dispatch under the repository's lock; ``also_tags`` names other repositories the task involves."""
+    tags = [f"pulp:repository:{repo_id}", *(f"pulp:repository:{other}" for other in also_tags),
+            f"pulp:action:{action}"]
     task_id = dispatch(state(request).celery, f"pulp_platform.operations.{operation}", args,
-                       resource=repository_resource(repo_id),
-                       tags=[f"pulp:repository:{repo_id}", f"pulp:action:{action}"], task_type=task_type)
+                       resource=repository_resource(repo_id), tags=tags, task_type=task_type)
     return Reply(202, call_report([task_id]))
 
 
@@ -64,8 +66,10 @@ def associate(request: Request, body: dict) -> Reply:
     parse_criteria(criteria, state(request).plugins)
     args = {"repo_id": repo_id, "source_repo_id": source, "criteria": criteria,
             "override_config": _object(body, "override_config")}
+    # Tagged with the source too, as Pulp 2 did: `repo tasks list` on either repository shows the copy.
     return _queue(request, repo_id, "associate", "associations:associate", args,
-                  "pulp.server.managers.repo.unit_association.associate_from_repo")
+                  "pulp.server.managers.repo.unit_association.associate_from_repo",
+                  also_tags=(source,) if source != repo_id else ())
 
 
 @endpoint

@@ -57,7 +57,9 @@ def test_associate_unassociate_and_orphans(pulp_server, repo_with_units, make_re
     assert response.status_code == 202, response.text
     task = pulp_server.wait_task(response.json())
     assert task["state"] == "finished", task
-    assert "pulp:action:associate" in task["tags"]
+    assert set(task["tags"]) == {f"pulp:repository:{target}", f"pulp:repository:{source}", "pulp:action:associate"}
+    listed = pulp_server.api("GET", f"tasks/?tag=pulp:repository:{source}").json()  # the source lists it too
+    assert task["task_id"] in {t["task_id"] for t in listed}
     assert sorted(u["unit_key"]["name"] for u in task["result"]["units_successful"]) == [f"{tag}n1", f"{tag}n2"]
     assert sorted(u["metadata"]["name"] for u in units(pulp_server, target)) == [f"{tag}n1", f"{tag}n2"]
     assert pulp_server.api("GET", f"repositories/{target}/").json()["content_unit_counts"] == {"test_file": 2}
