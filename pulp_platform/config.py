@@ -37,6 +37,14 @@ class Settings:
     worker_concurrency: int = 4
     admin_username: str = "admin"
     admin_password: str = DEFAULT_ADMIN_PASSWORD
+    # A file holding the admin password (its first line), so it need not be on a command line.
+    admin_password_file: str = ""
+    # Failed logins per client address and per user name within the window before a 429 (0: no limit).
+    login_failures_per_client: int = 10
+    login_failures_per_user: int = 20
+    login_failure_window: float = 60.0
+    # Largest JSON request body, in bytes (upload chunks are not JSON and not limited by it).
+    max_json_body: int = 1024 * 1024
     # A worker whose heartbeat is older than this is dead: its running tasks are failed.
     worker_timeout: float = 30.0
     log_level: str = "INFO"

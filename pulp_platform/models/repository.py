@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import mongoengine as me
 
+from pulp_platform import validation
 from pulp_platform.models.content import now
 
 
@@ -21,6 +22,13 @@ class Repository(me.Document):
 
     meta: ClassVar[dict[str, Any]] = {"collection": "repos"}
 
+    def clean(self) -> None:
+        """Refuse, at save, what the API must not store (any writer, not only the REST handlers)."""
+        validation.check_id(self.repo_id, "id")
+        validation.check_text(self.display_name, "display_name", validation.MAX_DISPLAY_NAME)
+        validation.check_text(self.description, "description", validation.MAX_DESCRIPTION)
+        validation.check_notes(self.notes)
+
 
 class RepoImporter(me.Document):
     repo_id = me.StringField(required=True, unique=True)
@@ -31,6 +39,9 @@ class RepoImporter(me.Document):
     last_updated = me.DateTimeField(default=now)
 
     meta: ClassVar[dict[str, Any]] = {"collection": "repo_importers"}
+
+    def clean(self) -> None:
+        validation.check_id(self.importer_type_id, "importer_type_id")
 
 
 class RepoDistributor(me.Document):
@@ -46,3 +57,7 @@ class RepoDistributor(me.Document):
         "collection": "repo_distributors",
         "indexes": [{"fields": ["repo_id", "distributor_id"], "unique": True}],
     }
+
+    def clean(self) -> None:
+        validation.check_id(self.distributor_id, "distributor_id")
+        validation.check_id(self.distributor_type_id, "distributor_type_id")

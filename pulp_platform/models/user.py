@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 
 import mongoengine as me
 
+from pulp_platform import validation
 from pulp_platform.models.content import now
 
 
@@ -17,6 +18,9 @@ class User(me.Document):
     roles = me.ListField(me.StringField())
 
     meta: ClassVar[dict[str, Any]] = {"collection": "users"}
+
+    def clean(self) -> None:
+        validation.check_login(self.login)
 
 
 class AuthToken(me.Document):
