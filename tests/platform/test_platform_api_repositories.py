@@ -93,7 +93,8 @@ def test_bad_create_requests_are_400_and_leave_nothing(pulp_server, publish_dir)
                  400, "PLP0015")
     assert_error(pulp_server.api("POST", "repositories/", data=b"{not json",
                                  headers={"Content-Type": "application/json"}), 400, "PLP0015")
-    assert_error(pulp_server.api("POST", "repositories/", data=json.dumps([1, 2])), 400, "PLP0015")
+    assert_error(pulp_server.api("POST", "repositories/", data=json.dumps([1, 2]),
+                                 headers={"Content-Type": "application/json"}), 400, "PLP0015")
     assert_error(pulp_server.api("GET", f"repositories/{repo_id}/"), 404, "PLP0009")
 
 
