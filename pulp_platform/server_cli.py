@@ -21,13 +21,15 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from pulp_platform import db, plugin_api
-from pulp_platform.config import Settings, load, to_environ
+from pulp_platform import db, plugin_api, validation
+from pulp_platform.config import DEFAULT_ADMIN_PASSWORD, Settings, load, to_environ
+from pulp_platform.errors import InvalidValue
 from pulp_platform.models import PLATFORM_MODELS
 
 log = logging.getLogger("pulp_platform.server")
@@ -55,7 +57,10 @@ def settings_options(func: Callable) -> Callable:
         click.option("--bind", help="HOST:PORT for the HTTP API (port 0 picks a free one)."),
         click.option("--mongo-uri", help="A MongoDB URI; empty means the embedded SecantusDB."),
         click.option("--broker-url", help="A celery broker URL (redis://...); empty means SQLite in the data dir."),
-        click.option("--admin-password", help="Password of the admin user (default 'admin')."),
+        click.option("--admin-password", help="Password of the admin user (default 'admin'); see also "
+                                               "--admin-password-file and PULP_ADMIN_PASSWORD."),
+        click.option("--admin-password-file",
+                     help="A file whose first line is the admin password (keeps it off the command line)."),
         click.option("--log-level", help="DEBUG, INFO, WARNING or ERROR."),
     ]
     for option in reversed(options):
@@ -65,9 +70,33 @@ def settings_options(func: Callable) -> Callable:
 
 def _load(config: str | None, **flags: Any) -> Settings:
     try:
-        return load(config, **flags)
+        settings = _with_password_file(load(config, **flags))
     except (OSError, ValueError) as exc:
         raise Failure(f"bad configuration: {exc}") from None
+    for name, check in (("admin_username", validation.check_login), ("admin_password", validation.check_password)):
+        try:
+            check(getattr(settings, name))
+        except InvalidValue as exc:
+            raise Failure(f"bad configuration: {name}: {exc.reason}") from None
+    return settings
+
+
+def _with_password_file(settings: Settings) -> Settings:
+    """``admin_password`` read from ``admin_password_file`` (up to its first line break) when that is set."""
+    if not settings.admin_password_file:
+        return settings
+    if settings.admin_password != DEFAULT_ADMIN_PASSWORD:
+        raise ValueError("admin_password and admin_password_file are both set; set one")
+    path = Path(settings.admin_password_file).expanduser()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ValueError(f"cannot read admin_password_file {path}: {reason}") from None
+    password = text.splitlines()[0] if text else ""
+    if not password:
+        raise ValueError(f"admin_password_file {path} is empty")
+    return replace(settings, admin_password=password)
 
 
 def _discovered_mongo_uri(settings: Settings) -> str:
@@ -159,6 +188,7 @@ class Children:
     def __init__(self, settings: Settings, mongo_uri: str, count: int) -> None:
         env = {**os.environ, **to_environ(settings), "PULP_MONGO_URI": mongo_uri}
         env.pop("PULP_ADMIN_PASSWORD", None)  # workers never need it
+        env.pop("PULP_ADMIN_PASSWORD_FILE", None)
         self.env = env
         self.count = count
         self.procs: list[tuple[subprocess.Popen, float]] = []

@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, Response
 
 from pulp_docker.plugins.publication import Published
 from pulp_docker.plugins.registry import tokens
-from pulp_docker.plugins.registry.errors import Unauthorized, registry_view
+from pulp_docker.plugins.registry.errors import RegistryError, Unauthorized, registry_view
 from pulp_platform.errors import NotAuthorized
 from pulp_platform.webapi import auth as platform_auth
 
@@ -55,6 +55,12 @@ class Identity:
 ANONYMOUS = Identity(None)
 
 
+class TooManyRequests(RegistryError):
+    """429 for a client or user name that failed to log in too often (the platform's ``LoginThrottle``)."""
+
+    code, status, message = "TOOMANYREQUESTS", 429, "too many failed logins"
+
+
 def challenge(request: Request, scope: str | None = None, error: str | None = None) -> str:
     """The ``WWW-Authenticate`` value sending a client to this server's token endpoint."""
     base = f"{request.url.scheme}://{request.url.netloc}"
@@ -77,9 +83,12 @@ def identify(request: Request) -> Identity:
     scheme = scheme.lower()
     if scheme == "basic":
         try:
-            return Identity(platform_auth.authenticate(request.headers["authorization"]))
+            return Identity(platform_auth.authenticate_caller(request))
         except NotAuthorized:
             raise unauthorized(request, message="invalid username or password") from None
+        except platform_auth.TooManyFailedLogins as exc:
+            raise TooManyRequests({"retry_after": exc.retry_after}, message=exc.description,
+                                  headers={"Retry-After": str(exc.retry_after)}) from None
     if scheme == "bearer":
         try:
             claims = tokens.verify(value.strip())
