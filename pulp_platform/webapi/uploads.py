@@ -8,6 +8,8 @@ from starlette.requests import Request
 from pulp_platform.diskspace import RoomWatch, check_room, full_disk_is_an_error
 from pulp_platform.webapi.endpoint import Reply, endpoint, href, state, stream_endpoint
 
+WRITE_BATCH = 1024 * 1024  # bytes of a chunk's body gathered before one write in a worker thread
+
 
 @endpoint
 def create_upload(request: Request, body: dict) -> Reply:
@@ -50,9 +52,17 @@ async def put_chunk(request: Request) -> None:
             if declared and declared.isdigit():
                 check_room(uploads.root, int(declared), "the upload chunk")
             watch = RoomWatch(uploads.root, "the upload chunk")
+            batch = bytearray()
+            # Writes go to a worker thread in batches: a write can block (a slow or full disk, page
+            # cache writeback), and the event loop must keep answering other requests meanwhile.
             async for chunk in request.stream():
-                handle.write(chunk)
-                watch.wrote(len(chunk))
+                batch += chunk
+                if len(batch) >= WRITE_BATCH:
+                    await run_in_threadpool(handle.write, bytes(batch))
+                    watch.wrote(len(batch))
+                    batch.clear()
+            if batch:
+                await run_in_threadpool(handle.write, bytes(batch))
         finally:
-            handle.close()
+            await run_in_threadpool(handle.close)
     return None
