@@ -267,3 +267,85 @@ def pulp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PulpServer
     server = start_server(tmp_path_factory.mktemp("pulp-server-shared"))
     yield server
     server.stop()
+
+
+# -- crash tests: kill -9 a whole server, then start it again on the same data dir -------------------------
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (its workers and the embedded database, whatever their session)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def _is_database(pid: int) -> bool:
+    try:
+        return b"secantusd" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def kill_server(server: PulpServer, *, database: bool = True) -> list[int]:
+    """SIGKILL ``pulp-server run`` with its workers, the extra workers and (unless ``database`` is False)
+    the embedded database, all at once, as a power cut would; returns the pids killed once they are gone."""
+    pids = [server.process.pid, *_descendants(server.process.pid)]
+    for worker in server.workers:
+        pids += [worker.pid, *_descendants(worker.pid)]
+    if not database:
+        pids = [pid for pid in pids if not _is_database(pid)]
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for proc in [server.process, *server.workers]:
+        if proc.pid in pids:
+            proc.wait(STOP_TIMEOUT)
+    deadline = time.monotonic() + STOP_TIMEOUT
+    while not all(_gone(pid) for pid in pids):
+        assert time.monotonic() < deadline, f"processes {pids} survived SIGKILL"
+        time.sleep(0.05)
+    return pids
+
+
+def restart_server(server: PulpServer, **settings: Any) -> PulpServer:
+    """``pulp-server run`` again on a killed server's data dir (its log moves to ``server.log.<n>``)."""
+    base = server.data_dir.parent
+    n = len(list(base.glob("server.log.*"))) + 1
+    if server.log_path.exists():
+        server.log_path.rename(base / f"server.log.{n}")
+    # The killed run could not remove it; a stale one would point the start-up wait at a dead port.
+    (server.data_dir / "run" / "server.json").unlink(missing_ok=True)
+    return start_server(base, **settings)
+
+
+@dataclass(frozen=True)
+class CrashTools:
+    """What crash tests use to start, kill -9 and restart servers (conftest modules cannot be imported)."""
+
+    start: Callable[..., PulpServer] = start_server
+    kill: Callable[..., list[int]] = kill_server
+    restart: Callable[..., PulpServer] = restart_server
+    command: Callable[[], list[str]] = _pulp_server_command
+
+
+@pytest.fixture(scope="session")
+def crash_tools() -> CrashTools:
+    return CrashTools()
