@@ -19,6 +19,7 @@ import pymongo
 from pymongo.errors import OperationFailure
 
 from pulp_platform.errors import InvalidValue
+from pulp_platform.operations.regex_safety import backtracking_risk
 
 REFUSED_OPERATORS = frozenset({"$where", "$function", "$accumulator", "$expr"})
 # Logical operators that hold query documents; $comment is harmless.
@@ -117,7 +118,7 @@ def _operators(where: str, field: str, ops: dict[str, Any], as_date: bool) -> di
         elif op == "$regex":
             if not isinstance(arg, str):
                 raise InvalidValue(where, reason=f"{name} takes a regular expression as a string")
-            checked[op] = arg
+            checked[op] = _safe_regex(where, name, arg)
         elif op == "$options":
             if not isinstance(arg, str) or not set(arg) <= _REGEX_OPTIONS:
                 raise InvalidValue(where, reason=f"{name} takes regex flags from 'imsxu'")
@@ -150,10 +151,17 @@ def _operators(where: str, field: str, ops: dict[str, Any], as_date: bool) -> di
 
 def _negation(where: str, field: str, arg: Any, as_date: bool) -> dict[str, Any]:
     if isinstance(arg, str):  # Pulp 2 compiled a string given to $not as a regular expression
-        return {"$regex": arg}
+        return {"$regex": _safe_regex(where, f"{field}: $not", arg)}
     if isinstance(arg, dict) and arg and all(k.startswith("$") for k in arg):
         return _operators(where, field, arg, as_date)
     raise InvalidValue(where, reason=f"{field}: $not takes a regular expression or an object of operators")
+
+
+def _safe_regex(where: str, name: str, pattern: str) -> str:
+    risk = backtracking_risk(pattern)
+    if risk is not None:
+        raise InvalidValue(where, reason=f"{name}: {risk}")
+    return pattern
 
 
 def _check_field_name(where: str, name: Any) -> str:
