@@ -127,8 +127,13 @@ def merged_config(current: dict[str, Any], change: dict[str, Any]) -> dict[str, 
     return merged
 
 
-def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> Repository:
-    """Apply ``{delta, importer_config, distributor_configs}``, validating every part before writing any."""
+def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any], *,
+                      apply_distributors: bool = True) -> Repository:
+    """Apply ``{delta, importer_config, distributor_configs}``, validating every part before writing any.
+
+    With ``apply_distributors=False`` the distributor changes are only validated: the caller runs them
+    as tasks under the repository's lock, as Pulp 2 did (a publish may be using the config).
+    """
     repo = get_repository(repo_id)
     delta = _dict_field(body, "delta")
     unknown = sorted(set(delta) - {"display_name", "description", "notes"})
@@ -167,7 +172,7 @@ def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any]) -> R
         Repository.objects(repo_id=repo_id).update_one(**{f"set__{k}": v for k, v in changes.items()})
     if new_importer_config is not None:
         importer.update(set__config=new_importer_config, set__last_updated=now())
-    for dist, config in new_dist_configs:
+    for dist, config in new_dist_configs if apply_distributors else []:
         dist.update(set__config=config, set__last_updated=now())
     return get_repository(repo_id)
 

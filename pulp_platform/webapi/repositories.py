@@ -90,9 +90,20 @@ def get_repository(request: Request, body: None) -> dict:
 
 
 @endpoint
-def update_repository(request: Request, body: dict) -> dict:
-    repo = ops.update_repository(state(request).plugins, request.path_params["repo_id"], body)
-    return call_report([], result=repo_body(repo, importers=True, distributors=True))
+def update_repository(request: Request, body: dict) -> dict | Reply:
+    """The delta and importer config apply at once (200); distributor configs, as in Pulp 2, are tasks
+    under the repository's lock, one per distributor (202 with them as ``spawned_tasks``)."""
+    repo = ops.update_repository(state(request).plugins, request.path_params["repo_id"], body,
+                                 apply_distributors=False)
+    task_ids = [dispatch(state(request).celery, "pulp_platform.operations.repository_plugins:update_distributor",
+                         {"repo_id": repo.repo_id, "distributor_id": dist_id, "distributor_config": change},
+                         resource=repository_resource(repo.repo_id),
+                         tags=[f"pulp:repository:{repo.repo_id}", f"pulp:repository_distributor:{dist_id}",
+                               "pulp:action:update_distributor"],
+                         task_type="pulp.server.tasks.repository.distributor_update")
+                for dist_id, change in (body.get("distributor_configs") or {}).items()]
+    report = call_report(task_ids, result=repo_body(repo, importers=True, distributors=True))
+    return Reply(202, report) if task_ids else report
 
 
 @endpoint

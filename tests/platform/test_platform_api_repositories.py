@@ -37,12 +37,20 @@ def test_create_get_list_update_delete(pulp_server, make_repo, publish_dir, uplo
         "delta": {"display_name": "Renamed", "notes": {"a": None, "c": "3"}},
         "importer_config": {"x": None, "y": 2},
         "distributor_configs": {"d": {"extra": True}}})
-    assert update.status_code == 200, update.text
+    # As in Pulp 2: the delta and importer config at once, the distributor's config as a task (202).
+    assert update.status_code == 202, update.text
     result = update.json()["result"]
     assert result["display_name"] == "Renamed"
     assert result["notes"] == {"b": "2", "c": "3"}
     assert result["importers"][0]["config"] == {"y": 2}
-    assert result["distributors"][0]["config"] == {"publish_dir": str(publish_dir), "extra": True}
+    [spawned] = update.json()["spawned_tasks"]
+    task = pulp_server.wait_task(spawned["task_id"])
+    assert task["state"] == "finished", task
+    assert "pulp:repository_distributor:d" in task["tags"]
+    after = pulp_server.api("GET", f"repositories/{repo_id}/", params={"details": "true"}).json()
+    assert after["distributors"][0]["config"] == {"publish_dir": str(publish_dir), "extra": True}
+    no_tasks = pulp_server.api("PUT", f"repositories/{repo_id}/", json={"delta": {"description": "d"}})
+    assert no_tasks.status_code == 200 and no_tasks.json()["spawned_tasks"] == [], no_tasks.text
 
     # Put a unit in, so deleting has associations and a published file to clean up.
     task = pulp_server.import_upload(repo_id, upload_text("x"), "test_file", unit_key={"name": unique("f")})

@@ -49,7 +49,8 @@ def test_changing_the_registry_id_moves_the_name_at_the_next_publish(pulp_server
     image = upload_image(pulp_server, repo, DATA / "skopeo-v2s2.tar", "latest", registry_id="reg-old/name")
     response = pulp_server.api("PUT", f"repositories/{repo}/",
                                json={"distributor_configs": {WEB: {"repo-registry-id": "reg-new/name"}}})
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
+    assert pulp_server.wait_task(response.json())["state"] == "finished"
     assert get(pulp_server, "/v2/reg-old/name/manifests/latest").status_code == 200
     assert publish(pulp_server, repo)["state"] == "finished"
     old = get(pulp_server, "/v2/reg-old/name/manifests/latest")
