@@ -278,3 +278,16 @@ def test_a_delete_with_a_body_that_is_not_json_is_415(pulp_server, make_repo):
     assert_error(response, 415, "PLP0015")
     assert pulp_server.api("GET", f"repositories/{repo_id}/").status_code == 200
     pulp_server.delete_repo(repo_id)
+
+
+@pytest.mark.parametrize("distributor_id", ["..", "d\n", "x" * 256])
+def test_a_distributor_added_later_has_the_same_id_rule(pulp_server, make_repo, publish_dir, distributor_id):
+    repo_id = make_repo()
+    response = pulp_server.api("POST", f"repositories/{repo_id}/distributors/", json={
+        "distributor_id": distributor_id, "distributor_type_id": "test_distributor",
+        "distributor_config": {"publish_dir": str(publish_dir)}})
+    body = assert_error(response, 400, "PLP0015")
+    assert body["error"]["data"] == {"property_names": ["distributor_id"]}
+    ids = [d["id"] for d in pulp_server.api("GET", f"repositories/{repo_id}/distributors/").json()]
+    assert ids == ["test_dist"]
+    pulp_server.delete_repo(repo_id)
