@@ -34,6 +34,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from pulp_platform.storage import DigestError
+from pulp_platform.webapi.endpoint import CrossOriginRefused, check_same_origin
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,7 @@ def registry_view(handler: Callable[[Request], Response]) -> Callable[[Request],
     @functools.wraps(handler)
     def view(request: Request) -> Response:
         try:
+            _same_origin(request)
             response = handler(request)
         except (RegistryError, DigestError) as exc:
             return _rendered(exc)
@@ -145,6 +147,15 @@ def registry_view(handler: Callable[[Request], Response]) -> Callable[[Request],
         return response
 
     return view
+
+
+def _same_origin(request: Request) -> None:
+    """The platform's request-forgery rule (docs/security.md) for the registry's writes: a browser's
+    cross-site POST/PUT/PATCH/DELETE (which would carry its cached credentials) is DENIED."""
+    try:
+        check_same_origin(request)
+    except CrossOriginRefused as exc:
+        raise Denied({"origin": request.headers.get("origin")}, message=str(exc)) from None
 
 
 def _rendered(exc: RegistryError | DigestError) -> JSONResponse:
@@ -159,6 +170,7 @@ def registry_stream_view(handler: Callable[[Request], Any]) -> Callable[[Request
     @functools.wraps(handler)
     async def view(request: Request) -> Response:
         try:
+            _same_origin(request)
             response = await handler(request)
         except (RegistryError, DigestError) as exc:
             return _rendered(exc)
