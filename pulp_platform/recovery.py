@@ -11,8 +11,9 @@ heartbeat is older than ``worker_timeout`` (another machine), see ``tasking.live
    the associations the task created and the unit fields it overwrote (a tag it moved) are undone,
    and each repository touched is auto-published again, so the registry serves what it holds.
    The journal of a task that did finish is only dropped (the crash came after the commit).
-3. Staging: ``tmp/task-<id>`` dirs of tasks whose worker is dead, loose staged files, and registry
-   blob-upload files whose session is gone are removed. Platform uploads (``uploads/``) are Pulp 2
+3. Staging: ``tmp/task-<id>`` dirs of tasks whose worker is dead, loose staged files (no code stages
+   outside a task dir but push sessions), and registry blob-upload files whose session is gone (older
+   than ``SESSION_FILE_GRACE``) are removed. Platform uploads (``uploads/``) are Pulp 2
    uploads that live until deleted, and are not touched.
 """
 
@@ -38,9 +39,9 @@ log = logging.getLogger(__name__)
 # Loose files in the staging dir that outlive a request on purpose, and the collection whose row keeps
 # each one alive: the registry's blob upload sessions (``pulp_docker.plugins.push.sessions``).
 SESSION_FILES = {"push-": "docker_upload_sessions"}
-# A loose file younger than this may belong to a request another API process is serving right now (a
-# session's file is created just before its row); only with an external database can there be one.
-LOOSE_FILE_GRACE = 600.0
+# A session file younger than this may belong to a session another API process is opening right now
+# (its file is created just before its row): it is left for the next start.
+SESSION_FILE_GRACE = 600.0
 AUTO_PUBLISH = "pulp_platform.operations.publish:auto_publish"
 _recovered = False
 
@@ -59,8 +60,7 @@ def recover(settings: Settings) -> dict[str, Any]:
         "workers_forgotten": forget_dead_workers(),
         "repositories_rolled_back": sorted(roll_back_dead_journals(settings.worker_timeout,
                                                                    republisher(app))),
-        "staged_removed": sweep_staging(settings.content_path, settings.worker_timeout,
-                                        grace=0.0 if settings.embedded_db else LOOSE_FILE_GRACE),
+        "staged_removed": sweep_staging(settings.content_path, settings.worker_timeout),
     }
     if any(report.values()):
         log.warning("recovered from an unclean stop: %s", report)
@@ -133,7 +133,7 @@ def republisher(app: Any) -> Callable[[str], None]:
     return republish
 
 
-def sweep_staging(content_path: Path, worker_timeout: float, *, grace: float) -> int:
+def sweep_staging(content_path: Path, worker_timeout: float, *, session_grace: float = SESSION_FILE_GRACE) -> int:
     """Remove what no live task or session will commit from the staging dir; returns how many entries."""
     removed = sweep_task_staging(content_path, worker_timeout)
     tmp = content_path / "tmp"
@@ -147,7 +147,7 @@ def sweep_staging(content_path: Path, worker_timeout: float, *, grace: float) ->
         if prefix and database[SESSION_FILES[prefix]].find_one({"_id": entry.name[len(prefix):]}, {"_id": 1}):
             continue
         try:
-            if time.time() - entry.stat().st_mtime < grace:
+            if prefix and time.time() - entry.stat().st_mtime < session_grace:
                 continue
             if entry.is_dir():
                 shutil.rmtree(entry)
