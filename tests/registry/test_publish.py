@@ -32,8 +32,13 @@ def test_only_the_published_snapshot_is_served(pulp_server):
     assert get(pulp_server, f"/v2/{repo}/manifests/latest").headers["Docker-Content-Digest"] == second.digest
     assert get(pulp_server, f"/v2/{repo}/manifests/{first.digest}").status_code == 200
 
+    # Without auto-publish, removing content does not publish: the name keeps serving its snapshot
+    # until the next publish. (With it, a removal republishes: test_a_removal_republishes_...)
+    off = pulp_server.api("PUT", f"repositories/{repo}/distributors/{WEB}/",
+                          json={"distributor_config": {}, "delta": {"auto_publish": False}})
+    assert off.status_code == 202, off.text
+    assert pulp_server.wait_task(off.json())["state"] == "finished"
     unassociate_manifest(pulp_server, repo, first.digest)
-    # Removing content does not publish: the name keeps serving its snapshot until the next publish.
     assert get(pulp_server, f"/v2/{repo}/manifests/{first.digest}").status_code == 200
     task = publish(pulp_server, repo)
     assert task["state"] == "finished", task
@@ -42,6 +47,17 @@ def test_only_the_published_snapshot_is_served(pulp_server):
     gone = get(pulp_server, f"/v2/{repo}/manifests/{first.digest}")
     assert gone.status_code == 404 and error_code(gone) == "MANIFEST_UNKNOWN"
     assert get(pulp_server, f"/v2/{repo}/manifests/{second.digest}").status_code == 200
+
+
+def test_a_removal_republishes_an_auto_publishing_repository(pulp_server):
+    repo = "reg-pub-removal"
+    first = upload_image(pulp_server, repo, DATA / "skopeo-v2s2.tar", "latest")
+    second = upload_image(pulp_server, repo, DATA / "skopeo-oci.tar", "latest", create=False)
+    assert get(pulp_server, f"/v2/{repo}/manifests/{first.digest}").status_code == 200
+    unassociate_manifest(pulp_server, repo, first.digest)
+    gone = get(pulp_server, f"/v2/{repo}/manifests/{first.digest}")
+    assert gone.status_code == 404 and error_code(gone) == "MANIFEST_UNKNOWN"
+    assert get(pulp_server, f"/v2/{repo}/manifests/latest").headers["Docker-Content-Digest"] == second.digest
 
 
 def test_changing_the_registry_id_moves_the_name_at_the_next_publish(pulp_server):
