@@ -63,8 +63,9 @@ def list_orphans(plugins: Plugins, type_id: str) -> list[dict[str, Any]]:
     return found
 
 
-def remove_orphans(ctx: TaskContext, type_id: str | None = None) -> dict[str, int]:
-    """Task: delete orphaned units (of one type, or all), then content files no unit references.
+def remove_orphans(ctx: TaskContext, type_id: str | None = None, unit_ids: list[str] | None = None) -> dict[str, int]:
+    """Task: delete orphaned units (of one type, or all, or the ``unit_ids`` of one type), then content
+    files no unit references.
 
     A unit is deleted only if it is still unheld at the moment of deletion and no distributor serves
     it; a file only if no unit references it and it was put in place before this task started, so
@@ -76,6 +77,8 @@ def remove_orphans(ctx: TaskContext, type_id: str | None = None) -> dict[str, in
     for model in _models(plugins, type_id):
         count = 0
         for unit_id in orphan_ids(model, plugins):
+            if unit_ids is not None and unit_id not in unit_ids:
+                continue
             if RepositoryContentUnit._get_collection().find_one({"unit_id": unit_id}, {"_id": 1}) is None:
                 count += model._get_collection().delete_one({"_id": unit_id}).deleted_count
         removed[model.type_id] = count

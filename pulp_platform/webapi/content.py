@@ -113,7 +113,11 @@ def orphans_of_type(request: Request, body: None) -> list:
 
 
 @endpoint
-def get_orphan(request: Request, body: None) -> dict:
+def get_orphan_endpoint(request: Request, body: None) -> dict:
+    return get_orphan(request)
+
+
+def get_orphan(request: Request) -> dict:
     """``content/orphans/<type_id>/<unit_id>/``: one orphan (404 if the unit is held, or in use)."""
     type_id, unit_id = request.path_params["type_id"], request.path_params["unit_id"]
     # The orphan listing decides what an orphan is (held by no repository, served by no distributor).
@@ -125,10 +129,16 @@ def get_orphan(request: Request, body: None) -> dict:
 
 @endpoint
 def remove_orphans(request: Request, body: dict | None) -> Reply:
+    """All orphans, those of a type, or (``content/orphans/<type>/<unit_id>/``) one: 404 unless it is one."""
     type_id = request.path_params.get("type_id")
+    unit_id = request.path_params.get("unit_id")
     if type_id is not None and type_id not in state(request).plugins.unit_models:
         raise MissingResource(content_type=type_id)
-    task_id = dispatch(state(request).celery, "pulp_platform.operations.orphans:remove_orphans",
-                       {"type_id": type_id}, resource=GLOBAL, tags=["pulp:content_unit:orphans"],
-                       task_type="pulp.server.managers.content.orphan.delete_all_orphans")
+    if unit_id is not None:
+        get_orphan(request)  # 404 when the unit is held or served
+    args = {"type_id": type_id, **({"unit_ids": [unit_id]} if unit_id is not None else {})}
+    task_type = ("pulp.server.managers.content.orphan.delete_orphans_by_id" if unit_id is not None
+                 else "pulp.server.managers.content.orphan.delete_all_orphans")
+    task_id = dispatch(state(request).celery, "pulp_platform.operations.orphans:remove_orphans", args,
+                       resource=GLOBAL, tags=["pulp:content_unit:orphans"], task_type=task_type)
     return Reply(202, call_report([task_id]))

@@ -136,3 +136,29 @@ def test_installed_plugins_are_listed(pulp_server):
     assert pulp_server.api("GET", "plugins/importers/test_importer/").json()["id"] == "test_importer"
     assert_error(pulp_server.api("GET", "plugins/importers/nosuch/"), 404, "PLP0009")
     assert_error(pulp_server.api("GET", "plugins/widgets/"), 404, "PLP0009")
+
+
+def test_one_orphan_is_removed_by_its_id_and_a_held_unit_is_not(pulp_server, make_repo, upload_text):
+    """``DELETE content/orphans/<type>/<unit_id>/`` (pulp-admin orphan remove --unit-id): that orphan only."""
+    repo_id = make_repo()
+    tag = unique("")
+    for name in ("keep", "drop", "held"):
+        task = pulp_server.import_upload(repo_id, upload_text(tag + name), "test_file", unit_key={"name": tag + name})
+        assert task["state"] == "finished", task
+    for name in ("keep", "drop"):
+        response = pulp_server.api("POST", f"repositories/{repo_id}/actions/unassociate/",
+                                   json={"criteria": {"filters": {"unit": {"name": tag + name}}}})
+        assert pulp_server.wait_task(response.json())["state"] == "finished"
+    mine = {o["name"]: o for o in pulp_server.api("GET", "content/orphans/test_file/").json()
+            if o["name"].startswith(tag)}
+    assert set(mine) == {tag + "keep", tag + "drop"}
+    [held] = [u for u in units(pulp_server, repo_id) if u["metadata"]["name"] == tag + "held"]
+
+    assert_error(pulp_server.api("DELETE", f"content/orphans/test_file/{held['unit_id']}/"), 404, "PLP0009")
+    response = pulp_server.api("DELETE", f"content/orphans/test_file/{mine[tag + 'drop']['_id']}/")
+    assert response.status_code == 202, response.text
+    task = pulp_server.wait_task(response.json())
+    assert task["state"] == "finished" and task["result"]["test_file"] == 1, task
+    left = {o["name"] for o in pulp_server.api("GET", "content/orphans/test_file/").json() if o["name"].startswith(tag)}
+    assert left == {tag + "keep"}
+    assert [u["metadata"]["name"] for u in units(pulp_server, repo_id)] == [tag + "held"]
