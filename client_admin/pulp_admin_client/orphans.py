@@ -71,7 +71,7 @@ def _remove_one(ctx: ClientContext, type_id: str, unit_id: str) -> Any:
     try:
         return ctx.connection.delete(f"content/orphans/{type_id}/{unit_id}/")
     except ServerError as exc:
-        if exc.http_status in (404, 405):  # no such route: the server removes orphans by type or all at once
+        if exc.http_status == 405:  # an older server: orphans by type or all at once only
             raise ClientError(f"this server cannot remove a single orphan (no DELETE content/orphans/{type_id}/"
                               f"<id>/); remove every orphaned {type_id} unit with --type {type_id}",
                               ExitCode.DATA) from exc

@@ -113,21 +113,21 @@ def test_orphan_list_counts_per_type_and_details_one_type(admin: Admin, orphaned
 def test_orphan_remove_by_type_one_unit_or_all(admin: Admin, orphaned, docker_server):
     (manifest,) = [o for o in admin.json("orphan", "list", "--type", "docker_manifest")
                    if o["digest"] == orphaned["digest"]]
-    # The server removes orphans by type or all at once; one unit is refused plainly, and nothing goes.
-    admin.fails("orphan", "remove", "--type", "docker_manifest", "--unit-id", manifest["_id"], code=65,
-                says="this server cannot remove a single orphan")
     admin.fails("orphan", "remove", "--type", "docker_manifest", "--unit-id", "not-an-orphan", code=65,
                 says="no orphaned docker_manifest unit has the id 'not-an-orphan'")
     assert orphaned["digest"] in orphan_digests(admin, "docker_manifest")
-
-    out = admin.ok("orphan", "remove", "--type", "docker_manifest")
-    assert out.startswith("Task Succeeded\n") and re.search(r"^  Docker Manifest: +[1-9]\d*$", out, re.M)
+    # One unit by its id: that manifest goes, its orphaned blobs (another type) stay.
+    out = admin.ok("orphan", "remove", "--type", "docker_manifest", "--unit-id", manifest["_id"])
+    assert out.startswith("Task Succeeded\n") and re.search(r"^  Docker Manifest: +1$", out, re.M), out
     assert orphaned["digest"] not in orphan_digests(admin, "docker_manifest")
-    assert set(orphaned["blobs"]) <= orphan_digests(admin, "docker_blob")  # another type is left alone
+    assert set(orphaned["blobs"]) <= orphan_digests(admin, "docker_blob")
+
+    out = admin.ok("orphan", "remove", "--type", "docker_blob")
+    assert out.startswith("Task Succeeded\n") and re.search(r"^  Docker Blob: +[1-9]\d*$", out, re.M), out
+    assert not set(orphaned["blobs"]) & orphan_digests(admin, "docker_blob")
 
     out = admin.ok("orphan", "remove", "--all", "--bg")
     assert docker_server.wait_task(task_id_of(out))["state"] == "finished"
-    assert not set(orphaned["blobs"]) & orphan_digests(admin, "docker_blob")
 
     admin.fails("orphan", "remove", code=2, says="say what to remove")
     admin.fails("orphan", "remove", "--unit-id", "x", code=2, says="--unit-id needs --type")
