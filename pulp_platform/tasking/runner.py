@@ -97,11 +97,6 @@ def _run(doc: dict[str, Any], ctx: TaskContext) -> None:
     try:
         result = resolve(doc["operation"])(ctx, **(doc.get("args") or {}))
     except plugin_api.Canceled:
-        state = (tasks.find_one({"_id": task_id}, {"state": 1}) or {}).get("state")
-        if state not in (RUNNING, CANCELED):  # not canceled: declared dead by the reaper, and noticed
-            log.warning("task %s was declared %s while it ran; undoing its writes", task_id, state)
-            _abort(ctx, {})
-            return
         log.info("task %s canceled", task_id)
         _end(ctx, {"state": CANCELED, "finish_time": now()})
         return
@@ -127,7 +122,16 @@ def _run(doc: dict[str, Any], ctx: TaskContext) -> None:
 
 
 def _end(ctx: TaskContext, fields: dict[str, Any]) -> None:
-    """A task that ends without finishing: its plugin undid what it chose to; the journal is dropped."""
+    """A task that ends without finishing: its plugin undid what it chose to; the journal is dropped.
+
+    Unless the task was declared dead meanwhile (it may notice that as a cancellation, or fail for
+    another reason while stalled): then nothing of it stays, as for a fenced task.
+    """
+    state = (TaskStatus._get_collection().find_one({"_id": ctx.task_id}, {"state": 1}) or {}).get("state")
+    if state not in (RUNNING, CANCELED):
+        log.warning("task %s was declared %s while it ran; undoing its writes", ctx.task_id, state)
+        _abort(ctx, {})
+        return
     remove_task_staging(ctx.settings.content_path, ctx.task_id)
     journal.discard(ctx.task_id)
     TaskStatus._get_collection().update_one({"_id": ctx.task_id, "state": RUNNING}, {"$set": fields})
