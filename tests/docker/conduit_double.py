@@ -91,3 +91,7 @@ class ConduitDouble:
 
     def check_canceled(self) -> None:
         pass
+
+    def check_owner(self) -> None:
+        """The fence: ``fail_on("check_owner", ...)`` makes it refuse, as for a task declared dead."""
+        self._check("check_owner", None)

@@ -103,13 +103,8 @@ def store(plan: Plan, conduit: Conduit, staging: Staging, tags: list[tuple[str, 
 
 
 def check_owner(conduit: Conduit) -> None:
-    """The conduit's fence (``Conduit.check_owner``): raises if the task no longer holds the repository.
-
-    Looked up rather than called outright: the in-process conduit double of the ingest tests predates it.
-    """
-    check = getattr(conduit, "check_owner", None)
-    if check is not None:
-        check()
+    """The conduit's fence (``Conduit.check_owner``): raises if the task no longer holds the repository."""
+    conduit.check_owner()
 
 
 def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: ManifestToStore) -> ContentUnit:
