@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 CHUNK = 1024 * 1024
 TASK_STAGING_PREFIX = "task-"
-_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")  # \Z: "$" would also take a final newline
 
 
 class DigestError(ValueError):
