@@ -44,6 +44,8 @@ setup(
     python_requires=">=3.11",
     packages=_packages(),
     package_dir=_package_dirs(),
+    # The web UI's templates and static files are installed with it (an editable install reads them in place).
+    package_data={"pulp_docker.plugins.webui": ["templates/*.html", "static/*"]},
     install_requires=[
         "mongoengine>=0.29",
         "pymongo>=4.6",
@@ -63,10 +65,13 @@ setup(
         # zstd-compressed tarballs (tarfile reads gzip, bzip2 and xz itself; zstd only from Python 3.14).
         "zstandard>=0.22",
         "bcrypt>=4",
+        # The web UI's server-rendered pages (pulp_docker.plugins.webui).
+        "jinja2>=3.1",
         "secantusdb==0.7.0b3",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout", "ruff", "psutil"],
+        # playwright drives Debian's chromium (/usr/bin/chromium) in tests/ui; it downloads no browser.
+        "test": ["pytest>=8", "pytest-timeout", "ruff", "psutil", "playwright>=1.40"],
     },
     entry_points={
         "console_scripts": [
@@ -89,6 +94,7 @@ setup(
         ],
         "pulp.web_apps": [
             "docker_registry = pulp_docker.plugins.registry.app:mount",
+            "docker_webui = pulp_docker.plugins.webui.app:mount",
         ],
         "pulp.extensions.admin": [
             "docker = pulp_docker.extensions.admin.cli:docker_group",
