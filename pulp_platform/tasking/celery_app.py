@@ -10,26 +10,25 @@ from typing import Any
 from celery import Celery
 
 from pulp_platform.config import Settings
+from pulp_platform.tasking import wakeable_sqla
 
 log = logging.getLogger(__name__)
 RUN_TASK = "pulp.run_task"
 QUEUE = "pulp"
-# kombu's SQL transport polls; its 1 s default would add up to a second to every task.
-SQLA_POLLING_INTERVAL = 0.05
 
 
 def create_app(settings: Settings) -> Celery:
     """A celery app for ``settings``' broker; the API only sends with it, workers also consume."""
     broker = settings.effective_broker_url
-    if broker.startswith("sqla+"):
-        from kombu.transport import sqlalchemy as sqla_transport
-
-        # A class attribute: the SQL transport hands its transport options to create_engine().
-        sqla_transport.Transport.polling_interval = SQLA_POLLING_INTERVAL
     if broker.startswith("sqla+sqlite:"):
         (settings.data_dir / "celery").mkdir(parents=True, exist_ok=True)
+    transport = None
+    if broker.startswith("sqla+"):
+        # kombu's SQL transport polls; this one sleeps until a send in this process wakes it.
+        broker, transport = wakeable_sqla.database_url(broker), wakeable_sqla.TRANSPORT_PATH
     app = Celery("pulp", broker=broker, set_as_current=False)
     app.conf.update(
+        broker_transport=transport,
         task_default_queue=QUEUE,
         task_serializer="json",
         accept_content=["json"],
@@ -87,6 +86,7 @@ def send(app: Celery, task_id: str) -> None:
     with _SEND_LOCK:
         try:
             app.send_task(RUN_TASK, args=[task_id], queue=QUEUE, producer=_producer(app))
+            wakeable_sqla.wake()
         except Exception:  # noqa: BLE001 - retried once on a fresh connection, then the caller decides
             log.warning("sending task %s failed; retrying on a new connection", task_id, exc_info=True)
             _discard_producer(app)
@@ -95,6 +95,7 @@ def send(app: Celery, task_id: str) -> None:
             except Exception:
                 _discard_producer(app)
                 raise
+            wakeable_sqla.wake()
 
 
 def prune_sqlite_broker(settings: Settings) -> int:
