@@ -1,8 +1,8 @@
-"""The repository page's tags: one page, sorted and cut in the database, with each tag's manifest.
+"""The repository page's tags: one page in the order asked for (``tag_order``), with each tag's manifest.
 
-Tags are read from the tag units of the repository (``units_docker_tag`` by ``repo_id``, indexed by
-name); a tag unit the repository no longer holds (removed, waiting for orphan removal) is dropped
-from the page after the database cut it, so such a page shows fewer rows, and none is skipped.
+Tags are the tag units of the repository (``units_docker_tag`` by ``repo_id``); a tag unit the
+repository no longer holds (removed, waiting for orphan removal) is dropped from its page after the
+cut, so such a page shows fewer rows, and none is skipped.
 """
 
 from __future__ import annotations
@@ -11,16 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import pymongo
-
 from pulp_docker.common import constants
 from pulp_docker.plugins.models import Manifest, ManifestList, Tag
-from pulp_docker.plugins.webui.paging import Listing, prefix_range
+from pulp_docker.plugins.webui.paging import Listing
+from pulp_docker.plugins.webui.tag_order import forget, tag_order
 from pulp_platform.models.content import RepositoryContentUnit
 
 SORTS = ("name", "name-desc", "newest", "oldest")
-ORDER = {"name": [("name", pymongo.ASCENDING)], "name-desc": [("name", pymongo.DESCENDING)],
-         "newest": [("_last_updated", pymongo.DESCENDING)], "oldest": [("_last_updated", pymongo.ASCENDING)]}
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,7 @@ class TagRow:
 class TagPage:
     rows: list[TagRow]
     has_next: bool
+    matching: int  # tag units matching the filter (a removed tag awaiting orphan removal included)
 
 
 def platform(entry: dict[str, Any]) -> str:
@@ -88,25 +86,24 @@ def held(repo_id: str, unit_ids: list[str]) -> set[str]:
     return {row["unit_id"] for row in rows}
 
 
-def tag_page(repo_id: str, listing: Listing) -> TagPage:
-    query: dict[str, Any] = {"repo_id": repo_id}
-    if listing.prefix:
-        query["name"] = prefix_range(listing.prefix)
+def tag_page(repo: dict[str, Any], listing: Listing) -> TagPage:
+    """One page of the tags of ``repo`` (its raw ``repos`` document) in the listing's order."""
+    repo_id = repo["repo_id"]
+    keys = tag_order(repo).ordered(listing.sort, listing.prefix)
+    page = keys[listing.skip:listing.skip + listing.per_page]
     fields = {"name": 1, "_last_updated": 1, "schema_version": 1, "manifest_type": 1, "manifest_digest": 1}
-    order = [*ORDER[listing.sort], ("_id", pymongo.ASCENDING)]
-    docs = list(Tag._get_collection().find(query, fields).sort(order).skip(listing.skip)
-                .limit(listing.per_page + 1))
-    has_next = len(docs) > listing.per_page
-    docs = docs[:listing.per_page]
-    kept = held(repo_id, [doc["_id"] for doc in docs]) if docs else set()
-    docs = [doc for doc in docs if doc["_id"] in kept]
+    ids = [key.unit_id for key in page]
+    by_id = {doc["_id"]: doc for doc in Tag._get_collection().find({"_id": {"$in": ids}}, fields)} if ids else {}
+    kept = held(repo_id, list(by_id)) if by_id else set()
+    if len(kept) < len(ids):
+        forget(repo_id, set(ids) - kept)
+    docs = [by_id[i] for i in ids if i in kept]
     is_list = {doc["manifest_digest"] for doc in docs if doc.get("manifest_type") == constants.MANIFEST_TYPE_LIST}
     found = targets({doc["manifest_digest"] for doc in docs} - is_list, is_list)
     rows = [TagRow(doc["name"], doc.get("_last_updated"), doc.get("schema_version"),
                    found.get(doc["manifest_digest"]) or Target(doc["manifest_digest"], found=False))
             for doc in docs]
-    return TagPage(rows, has_next)
-
+    return TagPage(rows, len(keys) > listing.skip + listing.per_page, len(keys))
 
 
 def has_tag(repo_id: str, name: str) -> bool:

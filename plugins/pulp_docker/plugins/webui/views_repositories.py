@@ -73,7 +73,7 @@ def create_repository(request: Request, visitor: Visitor, form: dict[str, str]) 
 def repository(request: Request, visitor: Visitor) -> Response:
     doc, serving = visible_repository(visitor, request.path_params["repo_id"])
     wanted = listing(request, tag_listing.SORTS)
-    tags = tag_listing.tag_page(doc["repo_id"], wanted)
+    tags = tag_listing.tag_page(doc, wanted)
     pull_tag = "latest" if tag_listing.has_tag(doc["repo_id"], "latest") else \
         (tags.rows[0].name if tags.rows else None)
     counts = doc.get("content_unit_counts") or {}
