@@ -23,13 +23,24 @@ from kombu.transport import sqlalchemy
 
 POLLING_INTERVAL = 1.0
 _WAKE = threading.Event()
+_STOPPING = threading.Event()
 # Celery's broker_transport setting names this class; the broker URL is then the database URL
 # without kombu's "sqla+" (kombu refuses import paths inside URLs, and a "+" scheme would override it).
 TRANSPORT_PATH = f"{__name__}:Transport"
 
 
+def shutting_down() -> None:
+    """The worker in this process is stopping: from now on a poll that finds nothing returns at once.
+
+    Celery drains the connection once more after it has decided to stop; a sleeping poll would hold
+    a Ctrl-C up for its whole timeout (2 s)."""
+    _STOPPING.set()
+    _WAKE.set()
+
+
 def wake() -> None:
-    """A message was just sent from this process: consumers sleeping in it look again now."""
+    """A message was just sent from this process (or it is shutting down): consumers sleeping in it
+    look again now."""
     _WAKE.set()
 
 
@@ -46,13 +57,16 @@ class Transport(sqlalchemy.Transport):
         polling_interval = self.polling_interval
         if timeout and polling_interval and polling_interval > timeout:
             polling_interval = timeout
+        woken = False
         while True:
             _WAKE.clear()  # before looking: a send after the look sets it again, so none is missed
             try:
                 self.cycle.get(self._deliver, timeout=timeout)
             except Empty:
-                if timeout is not None and monotonic() - time_start >= timeout:
+                # Woken and still nothing (a shutdown wakes it too): give the caller's loop its turn,
+                # as a timeout would (socket.timeout is TimeoutError), so celery sees a warm shutdown now.
+                if woken or _STOPPING.is_set() or (timeout is not None and monotonic() - time_start >= timeout):
                     raise TimeoutError() from None
-                _WAKE.wait(polling_interval)
+                woken = _WAKE.wait(polling_interval)
             else:
                 break

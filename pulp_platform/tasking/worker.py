@@ -8,15 +8,17 @@ import signal
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from datetime import timedelta
 
 from celery import signals
+from celery.platforms import SecurityWarning
 
 from pulp_platform.config import Settings
 from pulp_platform.models.content import now
 from pulp_platform.models.task import WAITING, TaskStatus, Worker
-from pulp_platform.tasking import runner, workers
+from pulp_platform.tasking import runner, wakeable_sqla, workers
 from pulp_platform.tasking.celery_app import QUEUE, RUN_TASK, create_app, send
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,8 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
                 {"_id": request.args[0], "state": WAITING}, {"$set": {"worker_name": name}})
 
     signals.task_received.connect(claim, weak=False)
+    # Ctrl-C or SIGTERM: the consumer may be sleeping in the broker's poll; it should notice now.
+    signals.worker_shutting_down.connect(lambda **_: wakeable_sqla.shutting_down(), weak=False)
     parent = os.environ.get(PARENT_PID_VARIABLE)
     if parent:
         threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="pulp-parent", daemon=True).start()
@@ -79,12 +83,19 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
                              after_pass=_periodic_recovery(settings, app))
     beat.start()
     log.info("worker %s consuming queue %r with %d threads", name, QUEUE, settings.worker_concurrency)
+    if os.geteuid() == 0:
+        log.debug("running as root; tasks run in threads and messages are JSON only")
     try:
-        app.worker_main([
-            "worker", "--pool", "threads", "--concurrency", str(settings.worker_concurrency),
-            "--hostname", name, "--queues", QUEUE, "--loglevel", settings.log_level,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ])
+        with warnings.catch_warnings():
+            # Celery warns through the root logger whenever it runs as root, even with a thread pool and
+            # JSON only (the pickle risk it means does not apply); our own line says it once.
+            warnings.simplefilter("ignore", SecurityWarning)
+            app.worker_main([
+                "--quiet",  # celery's global option: no banner (the log line above says what it consumes)
+                "worker", "--pool", "threads", "--concurrency", str(settings.worker_concurrency),
+                "--hostname", name, "--queues", QUEUE, "--loglevel", settings.log_level,
+                "--without-gossip", "--without-mingle", "--without-heartbeat",
+            ])
     finally:
         beat.stop()
         workers.unregister(name)
