@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PHONE
+from .conftest import DESKTOP, PHONE
 from .helpers import FACTS, IMAGE, blob_json, blob_sizes, sign_in, unique
 
 pytestmark = pytest.mark.slow
@@ -102,9 +102,20 @@ def test_sign_in_upload_browse_remove_sign_out(context, pulp_server, shots):
     shots(page, "manifest")
     page.set_viewport_size(PHONE)
     shots(page, "manifest-phone")
-    page.go_back()
+    page.set_viewport_size(DESKTOP)
+
+    # Tag it again from its page: a tag import task, then both tags on the repository page.
+    page.get_by_label("Tag", exact=True).fill("latest")
+    page.get_by_role("button", name="Add tag").click()
+    expect(page.locator(".task-detail [data-field='state']")).to_have_text("finished", timeout=60_000)
+    expect(page.locator(".task-detail [data-field='outcome']")).to_contain_text("Tagged latest")
+    page.get_by_role("link", name=f"Back to {repo_id}").click()
+    expect(page.locator("#tag-table tbody tr")).to_have_count(2)
+    expect(page.locator("#pull-docker")).to_have_text(
+        f"docker pull {pulp_server.url.split('://')[1]}/{repo_id}:latest")
+    page.set_viewport_size(PHONE)
     shots(page, "repository-phone")
-    page.set_viewport_size({"width": 1280, "height": 860})
+    page.set_viewport_size(DESKTOP)
 
     # Remove the tag: a confirmation first, then a task whose page follows it to the end.
     page.locator("#tag-table tr[data-tag='1.0']").get_by_role("link", name="Remove tag 1.0").click()
@@ -114,8 +125,9 @@ def test_sign_in_upload_browse_remove_sign_out(context, pulp_server, shots):
     expect(page.locator(".task-detail [data-field='state']")).to_have_text("finished", timeout=60_000)
     expect(page.locator(".task-detail [data-field='outcome']")).to_contain_text("Removed 1 unit(s)")
     page.get_by_role("link", name=f"Back to {repo_id}").click()
-    expect(page.locator("#tag-table")).to_have_count(0)
-    expect(page.locator("#tags")).to_contain_text("No tags yet.")
+    expect(page.locator("#tag-table tbody tr")).to_have_count(1)
+    expect(page.locator("#tag-table tr[data-tag='1.0']")).to_have_count(0)
+    expect(page.locator("#tag-count")).to_have_text("1")
 
     page.get_by_role("link", name="Tasks").click()
     expect(page.locator("table.tasks").first).to_contain_text(repo_id)
@@ -125,6 +137,17 @@ def test_sign_in_upload_browse_remove_sign_out(context, pulp_server, shots):
     shots(page, "repositories")
     page.set_viewport_size(PHONE)
     shots(page, "repositories-phone")
+    page.set_viewport_size(DESKTOP)
+
+    # Delete the repository: confirmed, then gone from the list and from the REST API.
+    page.goto(f"/ui/repositories/{repo_id}/")
+    page.get_by_role("link", name="Delete…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete repository {repo_id}?")
+    page.get_by_role("button", name="Delete repository").click()
+    expect(page.locator(".task-detail [data-field='state']")).to_have_text("finished", timeout=60_000)
+    page.get_by_role("link", name="Back to the repositories").click()
+    expect(page.locator(f"#repositories tr[data-repo-id='{repo_id}']")).to_have_count(0)
+    assert pulp_server.api("GET", f"repositories/{repo_id}/").status_code == 404
 
     # Sign out: the session ends on the server too, so its cookie is worthless afterwards.
     session = next(c for c in context.cookies() if c["name"] == "pulp_ui_session")

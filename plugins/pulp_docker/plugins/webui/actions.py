@@ -97,10 +97,11 @@ def import_image(celery: Celery, uploads: Uploads, repo_id: str, upload_id: str,
 
 
 def _holds(repo_id: str, digest: str) -> bool:
+    # Raw documents: association rows carry task fields (created_by, ...) the model does not declare.
     for model in (Manifest, ManifestList):
-        unit = model.objects(digest=digest).only("id").first()
-        if unit is not None and RepositoryContentUnit.objects(
-                repo_id=repo_id, unit_type_id=model.type_id, unit_id=unit.id).first() is not None:
+        unit = model._get_collection().find_one({"digest": digest}, {"_id": 1})
+        if unit is not None and RepositoryContentUnit._get_collection().find_one(
+                {"repo_id": repo_id, "unit_type_id": model.type_id, "unit_id": unit["_id"]}, {"_id": 1}):
             return True
     return False
 
