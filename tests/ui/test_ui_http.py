@@ -67,6 +67,24 @@ def test_wrong_password_and_unknown_user_are_the_same_answer(pulp_server):
         assert "Wrong login or password." in answer.text
 
 
+@pytest.mark.slow
+def test_failed_sign_ins_are_throttled_like_rest_logins(start_pulp_server):
+    server = start_pulp_server(login_failures_per_client=3, login_failures_per_user=0)
+    session = requests.Session()
+    token = signin_token(session, server.url)
+
+    def attempt(password: str) -> requests.Response:
+        return session.post(f"{server.url}/ui/signin", allow_redirects=False,
+                            data={"login": "admin", "password": password, "csrf_token": token})
+
+    assert [attempt("wrong").status_code for _ in range(3)] == [401, 401, 401]
+    throttled = attempt("admin")  # the right password too, as the REST API does
+    assert throttled.status_code == 429
+    assert "Too many failed logins" in throttled.text
+    assert int(throttled.headers["retry-after"]) > 0
+    assert server.api("GET", "repositories/").status_code == 429  # one count for both doors
+
+
 @pytest.mark.parametrize(("path", "status", "says"), [
     ("/ui/?page=abc", 400, "page must be a whole number"),
     ("/ui/?page=0", 400, "page must be a whole number"),

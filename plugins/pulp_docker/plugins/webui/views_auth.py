@@ -43,12 +43,13 @@ def safe_next(value: str | None) -> str:
     return HOME
 
 
-def _signin_form(request: Request, status: int = 200, error: str | None = None, login: str = "") -> Response:
+def _signin_form(request: Request, status: int = 200, error: str | None = None, login: str = "",
+                 headers: dict[str, str] | None = None) -> Response:
     token = request.cookies.get(SIGNIN_COOKIE)
     if not token or len(token) > 128:
         token = secrets.token_urlsafe(32)
-    response = render(request, ANONYMOUS, "signin.html", status=status, signin_token=token, error=error,
-                      login=login, next=safe_next(request.query_params.get("next")))
+    response = render(request, ANONYMOUS, "signin.html", status=status, headers=headers, signin_token=token,
+                      error=error, login=login, next=safe_next(request.query_params.get("next")))
     sessions.set_cookie(request, response, SIGNIN_COOKIE, token, SIGNIN_TOKEN_AGE)
     return response
 
@@ -82,7 +83,7 @@ async def signin(request: Request) -> Response:
     except NotAuthorized:
         return _signin_form(request, 401, "Wrong login or password.", login)
     except platform_auth.TooManyFailedLogins as exc:
-        return _signin_form(request, 429, exc.description, login)
+        return _signin_form(request, 429, exc.description, login, {"Retry-After": str(exc.retry_after)})
     try:
         token, _ = await run_in_threadpool(sessions.start, login)
     except LookupError:
