@@ -160,8 +160,87 @@ def _uvicorn_server(settings: Settings, mongo_uri: str):
 
     app = create_app(settings, mongo_uri)
     config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower(), lifespan="on",
-                            timeout_graceful_shutdown=10, proxy_headers=False)
+                            timeout_graceful_shutdown=10, proxy_headers=False, http=_pathsend_protocol())
     return uvicorn.Server(config)
+
+
+# Our own code, because uvicorn offers no ASGI ``http.response.pathsend`` and uvloop has no
+# ``loop.sendfile``: without it a blob GET reads every chunk in a thread and copies it into the socket,
+# at about half the speed of a bare sendfile(2) server on loopback. granian offers pathsend but reads
+# and copies too (and cannot take a bound socket); asyncio's own loop has loop.sendfile, but uploads
+# were ~10% slower on it than on uvloop. See docs/performance.md, "blob GET".
+def _pathsend_protocol() -> type:
+    """uvicorn's httptools protocol offering ``http.response.pathsend``, sent by ``sendfile(2)``."""
+    from functools import partial
+
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class PathsendProtocol(HttpToolsProtocol):
+        def on_headers_complete(self) -> None:
+            before = self.cycle
+            super().on_headers_complete()
+            if self.cycle is not before:  # a request, not a websocket upgrade
+                self.cycle.scope.setdefault("extensions", {})["http.response.pathsend"] = {}
+                self.cycle.send = partial(_send_pathsend, self.cycle, self.cycle.send)
+
+    return PathsendProtocol
+
+
+async def _send_pathsend(cycle: Any, send: Callable, message: dict) -> None:
+    """uvicorn's ``send`` for one request, plus ``http.response.pathsend``: the file as the whole body."""
+    import asyncio
+
+    if message["type"] != "http.response.pathsend" or cycle.disconnected:
+        return await send(message)
+    transport = cycle.transport
+    if cycle.chunked_encoding or not cycle.response_started:
+        raise RuntimeError("http.response.pathsend needs a started response with a Content-Length")
+    # Bytes uvloop still holds (an earlier response the client has not read yet) must go first.
+    while transport.get_write_buffer_size() and not transport.is_closing():
+        await asyncio.sleep(0.01)
+    count = 0 if cycle.scope["method"] == "HEAD" else cycle.expected_content_length
+    with open(message["path"], "rb") as file:
+        try:
+            if transport.is_closing():
+                raise ConnectionResetError
+            cycle.expected_content_length -= await _sendfile(transport, file, count)
+        except ConnectionError:  # the client went away: what uvicorn does on a lost connection
+            cycle.disconnected = True
+            transport.close()
+            return
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _sendfile(transport: Any, file: Any, count: int) -> int:
+    """``count`` bytes of ``file`` into the transport's socket by ``sendfile(2)``, waiting in the event loop."""
+    import asyncio
+
+    loop = asyncio.get_running_loop()
+    # A duplicate: if the connection is closed meanwhile, its fd number may be given to another socket.
+    fd = os.dup(transport.get_extra_info("socket").fileno())
+    sent = 0
+    try:
+        while sent < count:
+            try:
+                n = os.sendfile(fd, file.fileno(), sent, count - sent)
+            except BlockingIOError:  # the socket buffer is full: wait until the client has read some
+                await _writable(loop, fd)
+                continue
+            if n == 0:
+                raise RuntimeError(f"{file.name} is shorter than its Content-Length")
+            sent += n
+    finally:
+        os.close(fd)
+    return sent
+
+
+async def _writable(loop: Any, fd: int) -> None:
+    writable = loop.create_future()
+    loop.add_writer(fd, lambda: writable.done() or writable.set_result(None))
+    try:
+        await writable
+    finally:
+        loop.remove_writer(fd)
 
 
 @contextlib.contextmanager
