@@ -1,9 +1,10 @@
 """``GET|HEAD /v2/<name>/blobs/<digest>``: a blob of the name's current publication, streamed from the store.
 
 Starlette's FileResponse answers ``Range`` (206 with ``Content-Range``, 416 past the end) and
-``If-Range``; with a server offering the ASGI ``http.response.pathsend`` extension it hands the path to
-the server to send. Under uvicorn, which has no such extension, it reads the file in chunks in a
-worker thread; ``BlobResponse`` makes those chunks large so the per-chunk overhead stays small.
+``If-Range``. A whole body it hands to the server as the ASGI ``http.response.pathsend`` extension,
+which ``pulp-server``'s API offers (``pulp_platform.server_cli``: ``sendfile(2)`` from the event loop,
+no copy through Python). A range, or any body under a server without the extension, it reads in chunks
+in a worker thread; ``BlobResponse`` makes those chunks large so the per-chunk overhead stays small.
 """
 
 from __future__ import annotations
