@@ -79,8 +79,9 @@ def check_password(password: object) -> str:
     return password
 
 
-def merged_notes(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    """Notes after an update (Pulp 2's rule: given keys replace, keys given as null are removed)."""
+def merged_update(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    """Notes or a plugin config after an update (Pulp 2's rule: given keys replace, keys given as null
+    are removed)."""
     merged = dict(current)
     for key, value in change.items():
         if value is None:
@@ -120,4 +121,4 @@ def check_repository_update(body: dict[str, Any], current_notes: dict[str, Any] 
     change = delta.get("notes")
     if isinstance(change, dict):
         check_notes(change)
-        check_notes(merged_notes(current_notes or {}, change))
+        check_notes(merged_update(current_notes or {}, change))

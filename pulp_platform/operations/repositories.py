@@ -15,6 +15,7 @@ from pulp_platform.models.repository import RepoDistributor, RepoImporter, Repos
 from pulp_platform.operations import history
 from pulp_platform.plugin_api import Plugins
 from pulp_platform.tasking.runner import TaskContext
+from pulp_platform.validation import merged_update as merged_config
 
 log = logging.getLogger(__name__)
 _REPO_ID = re.compile(r"^[A-Za-z0-9_.\-]+$")
@@ -114,17 +115,6 @@ def create_repository(plugins: Plugins, body: dict[str, Any]) -> Repository:
         _delete_documents(repo_id)
         raise
     return repo
-
-
-def merged_config(current: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
-    """Pulp 2's config update: given keys replace, keys given as null are removed."""
-    merged = dict(current)
-    for key, value in change.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def update_repository(plugins: Plugins, repo_id: str, body: dict[str, Any], *,
