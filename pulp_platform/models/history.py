@@ -14,21 +14,28 @@ import mongoengine as me
 SUCCESS, FAILED, ERROR, CANCELED = "success", "failed", "error", "canceled"
 
 
-class RepoSyncResult(me.Document):
+class _Result(me.Document):
+    """What every history record holds: when it ran, how it ended, and the plugin's report."""
+
     repo_id = me.StringField(required=True)
-    importer_id = me.StringField()
-    importer_type_id = me.StringField()
     started = me.DateTimeField(required=True)
     completed = me.DateTimeField(required=True)
     result = me.StringField(required=True)
-    added_count = me.IntField(null=True)
-    removed_count = me.IntField(null=True)
-    updated_count = me.IntField(null=True)
     summary = me.DynamicField(null=True)
     details = me.DynamicField(null=True)
     error_message = me.StringField(null=True)
     exception = me.StringField(null=True)
     traceback = me.ListField(me.StringField(), null=True)
+
+    meta: ClassVar[dict[str, Any]] = {"abstract": True}
+
+
+class RepoSyncResult(_Result):
+    importer_id = me.StringField()
+    importer_type_id = me.StringField()
+    added_count = me.IntField(null=True)
+    removed_count = me.IntField(null=True)
+    updated_count = me.IntField(null=True)
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": "repo_sync_results",
@@ -36,19 +43,10 @@ class RepoSyncResult(me.Document):
     }
 
 
-class RepoPublishResult(me.Document):
-    repo_id = me.StringField(required=True)
+class RepoPublishResult(_Result):
     distributor_id = me.StringField(required=True)
     distributor_type_id = me.StringField()
     distributor_config = me.DictField()
-    started = me.DateTimeField(required=True)
-    completed = me.DateTimeField(required=True)
-    result = me.StringField(required=True)
-    summary = me.DynamicField(null=True)
-    details = me.DynamicField(null=True)
-    error_message = me.StringField(null=True)
-    exception = me.StringField(null=True)
-    traceback = me.ListField(me.StringField(), null=True)
 
     meta: ClassVar[dict[str, Any]] = {
         "collection": "repo_publish_results",
