@@ -26,8 +26,9 @@ from starlette.staticfiles import StaticFiles
 
 from pulp_docker.plugins.webui import api, views_auth, views_manifests, views_repositories, views_tasks
 from pulp_docker.plugins.webui.guard import not_found, page
-from pulp_docker.plugins.webui.rendering import HERE
+from pulp_docker.plugins.webui.rendering import HERE, compile_templates
 from pulp_docker.plugins.webui.sessions import Visitor
+from pulp_docker.plugins.webui.tag_order import make_index_soon
 
 REPO = "/ui/repositories/{repo_id}/"
 
@@ -74,4 +75,6 @@ def routes() -> list[BaseRoute]:
 
 def mount(route_list: list) -> None:
     """Append the UI's routes (the ``pulp.web_apps`` entry point)."""
+    compile_templates()
+    make_index_soon()
     route_list += routes()

@@ -63,6 +63,26 @@ def short_digest(digest: str | None) -> str:
     return f"{algorithm}:{hexdigest[:12]}…" if len(hexdigest) > 12 else digest
 
 
+MEDIA_LABELS = {
+    "application/vnd.docker.distribution.manifest.v2+json": "Docker v2",
+    "application/vnd.docker.distribution.manifest.list.v2+json": "Docker list",
+    "application/vnd.docker.distribution.manifest.v1+json": "Docker v1",
+    "application/vnd.docker.distribution.manifest.v1+prettyjws": "Docker v1 (signed)",
+    "application/vnd.oci.image.manifest.v1+json": "OCI image",
+    "application/vnd.oci.image.index.v1+json": "OCI index",
+}
+
+
+def media_label(media_type: str | None) -> Markup:
+    """A manifest media type by its short name, the full one in ``title`` (tables have little room)."""
+    if not media_type:
+        return Markup("—")
+    label = MEDIA_LABELS.get(media_type)
+    if label is None:
+        return Markup('<code class="small">{}</code>').format(media_type)
+    return Markup('<abbr title="{}">{}</abbr>').format(media_type, label)
+
+
 def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, sort_keys=False, ensure_ascii=False)
 
@@ -72,8 +92,16 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"),
                              autoescape=jinja2.select_autoescape(default=True), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(filesize=filesize, sized=sized, when=when, short_digest=short_digest, pretty_json=pretty_json)
+    env.filters.update(filesize=filesize, sized=sized, when=when, short_digest=short_digest, pretty_json=pretty_json,
+                       media_label=media_label)
     return env
+
+
+def compile_templates() -> None:
+    """Compile every template now (at mount), so no visitor waits for it."""
+    env = environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
 
 
 def with_headers(response: Response) -> Response:

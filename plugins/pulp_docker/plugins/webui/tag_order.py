@@ -16,7 +16,6 @@ a deleted unit simply is not found. Everything is read afresh every ``TTL`` seco
 from __future__ import annotations
 
 import bisect
-import functools
 import logging
 import threading
 import time
@@ -105,15 +104,25 @@ _kept: OrderedDict[str, _Kept] = OrderedDict()
 _lock = threading.Lock()
 
 
-@functools.cache
+_index_made = threading.Event()
+
+
 def updated_index() -> bool:
-    """Create the ``(repo_id, _last_updated)`` index once per process; False if the database refused."""
+    """Create the ``(repo_id, _last_updated)`` index (once per process); False while the database refuses."""
+    if _index_made.is_set():
+        return True
     try:
         Tag._get_collection().create_index(UPDATED_INDEX, name="webui_repo_id_last_updated")
-        return True
     except PyMongoError as exc:
         log.warning("no index on units_docker_tag (repo_id, _last_updated): %s; the UI reads whole tag lists", exc)
         return False
+    _index_made.set()
+    return True
+
+
+def make_index_soon() -> None:
+    """Build the index in the background at start-up: over many tags it takes a while, and no page should wait."""
+    threading.Thread(target=updated_index, name="webui-tag-index", daemon=True).start()
 
 
 def _keys(rows: Iterable[dict[str, Any]]) -> list[TagKey]:

@@ -68,10 +68,17 @@
     } catch (err) {
       button.textContent = "Copy failed";
     }
-    setTimeout(() => { button.textContent = "Copy"; button.classList.remove("copied"); }, 1500);
+    setTimeout(() => { button.textContent = button.dataset.shown || "Copy"; button.classList.remove("copied"); }, 1500);
   });
 
   // -- live task states ---------------------------------------------------------------------------------
+  function timeElement(iso) {  // as the server writes them: minutes, in UTC
+    const element = document.createElement("time");
+    element.dateTime = iso;
+    element.textContent = `${iso.replace("T", " ").slice(0, 16)} UTC`;
+    return element;
+  }
+
   function barElement(bar) {
     const box = document.createElement("div");
     box.className = "bar";
@@ -116,8 +123,10 @@
         outcome.textContent = task.summary;
       }
     }
-    const finished = element.querySelector('[data-field="finished"]');
-    if (finished && task.finished) finished.textContent = task.finished.replace("T", " ").slice(0, 16) + " UTC";
+    for (const name of ["started", "finished"]) {
+      const cell = element.querySelector(`[data-field="${name}"]`);
+      if (cell && task[name]) cell.replaceChildren(timeElement(task[name]));
+    }
     element.dataset.final = task.final ? "true" : "false";
   }
 
