@@ -1,11 +1,12 @@
-"""Blob GETs as the server sends them: by ``sendfile(2)`` through the API's ``http.response.pathsend``.
+"""Blob GETs as the server sends them: a whole blob through the API's ``http.response.pathsend``, which
+``pulp-server``'s protocol copies from the page cache into the socket from its event loop.
 
 The registry tests elsewhere check the small fixture blobs; these push blobs of tens of MiB (larger
 than the socket buffers, so the send waits on the client many times), and pin down what the zero-copy
 path must keep: whole bodies byte for byte, HEAD, Range, keep-alive after a body, clients that go
 away, protected names. The last tests run ``pulp-server``'s protocol under uvicorn with a two-route
-app, to see that it offers the extension, keeps pipelined responses in order and takes a client's
-reset quietly.
+app, to see that it offers the extension, keeps pipelined responses in order, reads a file that is
+not in the page cache, and takes a client's reset quietly.
 """
 
 from __future__ import annotations
@@ -281,3 +282,14 @@ def test_a_client_reset_mid_file_is_no_application_error(pathsend_server, caplog
         assert status == 200 and hashlib.sha256(body).hexdigest() == _file_hash(path)
     errors = [r.getMessage() for r in caplog.records if r.levelno >= 40]
     assert not errors, errors
+
+
+def test_a_file_not_in_the_page_cache_is_read_all_the_same(pathsend_server):
+    host, port, path, _, _ = pathsend_server
+    with open(path, "rb+") as handle:  # written pages must be clean before they can be dropped
+        os.fsync(handle.fileno())
+        os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+    with socket.create_connection((host, port), timeout=60) as sock:
+        sock.sendall(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+        status, body = _read_response(sock.makefile("rb"))
+    assert status == 200 and hashlib.sha256(body).hexdigest() == _file_hash(path)

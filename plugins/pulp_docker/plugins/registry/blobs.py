@@ -2,9 +2,10 @@
 
 Starlette's FileResponse answers ``Range`` (206 with ``Content-Range``, 416 past the end) and
 ``If-Range``. A whole body it hands to the server as the ASGI ``http.response.pathsend`` extension,
-which ``pulp-server``'s API offers (``pulp_platform.server_cli``: ``sendfile(2)`` from the event loop,
-no copy through Python). A range, or any body under a server without the extension, it reads in chunks
-in a worker thread; ``BlobResponse`` makes those chunks large so the per-chunk overhead stays small.
+which ``pulp-server``'s API offers (``pulp_platform.server_cli``: the event loop copies the file from
+the page cache into the socket, no thread per chunk). A range, or any body under a server without the
+extension, it reads in chunks in a worker thread; ``BlobResponse`` makes those chunks large so the
+per-chunk overhead stays small.
 """
 
 from __future__ import annotations
