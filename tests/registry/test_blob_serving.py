@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from pulp_platform.server_cli import _pathsend_protocol
+from pulp_platform.webapi.pathsend import pathsend_protocol as _pathsend_protocol
 
 AUTH = ("admin", "admin")
 BIG = 40 * 1024 * 1024 + 12345  # not a multiple of any chunk or buffer size
