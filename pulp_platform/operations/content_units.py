@@ -13,7 +13,7 @@ from typing import Any
 
 import pymongo
 
-from pulp_platform.errors import InvalidValue, MissingResource
+from pulp_platform.errors import MissingResource
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit
 from pulp_platform.operations import criteria as checks
 from pulp_platform.plugin_api import Plugins
@@ -44,11 +44,7 @@ def parse_unit_criteria(raw: Any) -> UnitCriteria:
     """Validate Pulp 2's ``Criteria``; unknown keys and malformed parts are InvalidValue."""
     if raw is None:
         return UnitCriteria()
-    if not isinstance(raw, dict):
-        raise InvalidValue("criteria", reason="must be an object")
-    unknown = sorted(set(raw) - CRITERIA_KEYS)
-    if unknown:
-        raise InvalidValue(*unknown, reason=f"not a criteria key; criteria take {', '.join(sorted(CRITERIA_KEYS))}")
+    raw = checks.criteria_object(raw, CRITERIA_KEYS)
     return UnitCriteria(filters=checks.check_query("filters", raw.get("filters")),
                         sort=checks.parse_sort("sort", raw.get("sort")),
                         fields=checks.parse_fields("fields", raw.get("fields")),

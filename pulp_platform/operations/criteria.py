@@ -164,6 +164,16 @@ def _safe_regex(where: str, name: str, pattern: str) -> str:
     return pattern
 
 
+def criteria_object(raw: Any, keys: frozenset[str]) -> dict[str, Any]:
+    """A criteria body that is an object with only ``keys``; anything else is InvalidValue."""
+    if not isinstance(raw, dict):
+        raise InvalidValue("criteria", reason="must be an object")
+    unknown = sorted(set(raw) - keys)
+    if unknown:
+        raise InvalidValue(*unknown, reason=f"not a criteria key; criteria take {', '.join(sorted(keys))}")
+    return raw
+
+
 def _check_field_name(where: str, name: Any) -> str:
     if (not isinstance(name, str) or not name or name.startswith("$") or "\0" in name
             or "" in name.split(".")):

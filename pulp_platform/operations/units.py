@@ -90,11 +90,7 @@ def parse_criteria(raw: Any, plugins: Plugins) -> Criteria:
     """Validate a criteria object; unknown keys, unknown type ids and malformed parts are InvalidValue."""
     if raw is None:
         return Criteria()
-    if not isinstance(raw, dict):
-        raise InvalidValue("criteria", reason="must be an object")
-    unknown = sorted(set(raw) - CRITERIA_KEYS)
-    if unknown:
-        raise InvalidValue(*unknown, reason=f"not a criteria key; criteria take {', '.join(sorted(CRITERIA_KEYS))}")
+    raw = checks.criteria_object(raw, CRITERIA_KEYS)
     filters = raw.get("filters")
     if filters is not None and not isinstance(filters, dict):
         raise InvalidValue("filters", reason='must be an object {"unit": {...}, "association": {...}}')

@@ -13,6 +13,7 @@ part-way is taken back by the ingest's ``Undo``. No file is written: the units e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from pulp_docker.common import constants
@@ -109,19 +110,23 @@ def _tag_target(source: Conduit, tag: Tag) -> Manifest | ManifestList | None:
 
 def _instances(source: Conduit, lists: list[ManifestList], problems: list[DockerError]) -> list[Manifest]:
     """The image manifests of these lists, as the source holds them; a missing one is a problem."""
-    wanted = list(dict.fromkeys(digest for ml in lists for digest in list_manifest_digests(ml)))
-    if not wanted:
-        return []
-    found = {m.digest: m for m in source.units(Manifest, digest__in=wanted)}
-    problems += [DockerError(DKR1037, digest=d, repo_id=source.repo_id) for d in wanted if d not in found]
-    return [found[d] for d in wanted if d in found]
+    wanted = [digest for ml in lists for digest in list_manifest_digests(ml)]
+    return _held(source, Manifest, wanted, problems, lambda d: DockerError(DKR1037, digest=d, repo_id=source.repo_id))
 
 
 def _blobs(source: Conduit, manifests: list[Manifest], problems: list[DockerError]) -> list[Blob]:
     """The config and layers of these manifests, as the source holds them; foreign layers are never held."""
-    wanted = list(dict.fromkeys(digest for m in manifests for digest in manifest_blob_digests(m)))
+    wanted = [digest for m in manifests for digest in manifest_blob_digests(m)]
+    return _held(source, Blob, wanted, problems, lambda d: DockerError(DKR1018, layer=d, repo_id=source.repo_id))
+
+
+def _held(source: Conduit, model: type, wanted: list[str], problems: list[DockerError],
+          missing: Callable[[str], DockerError]) -> list:
+    """The units of ``model`` with these digests (first seen first, once each) the source holds; each
+    digest it lacks adds ``missing(digest)`` to ``problems``."""
+    wanted = list(dict.fromkeys(wanted))
     if not wanted:
         return []
-    found = {b.digest: b for b in source.units(Blob, digest__in=wanted)}
-    problems += [DockerError(DKR1018, layer=d, repo_id=source.repo_id) for d in wanted if d not in found]
+    found = {unit.digest: unit for unit in source.units(model, digest__in=wanted)}
+    problems += [missing(d) for d in wanted if d not in found]
     return [found[d] for d in wanted if d in found]
