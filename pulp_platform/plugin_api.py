@@ -32,6 +32,7 @@ from pymongo.errors import DuplicateKeyError
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit, now
 from pulp_platform.models.repository import Repository
 from pulp_platform.storage import ContentStore
+from pulp_platform.upload_streams import StreamedUpload, UploadConsumer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,9 @@ class Importer:
     unit_types: ClassVar[list[str]] = []
     # Config keys never shown back by the API (passwords, private keys): answered as "*****", as Pulp 2 did.
     secret_config_keys: ClassVar[tuple[str, ...]] = ()
+    # Reads uploads while their chunks arrive (``upload_streams``); its result reaches ``upload_unit``
+    # as ``conduit.streamed_upload``.
+    upload_consumer: ClassVar[UploadConsumer | None] = None
 
     def validate_config(self, config: dict[str, Any]) -> None:
         """Raise ``errors.InvalidValue`` for a bad config."""
@@ -56,8 +60,10 @@ class Importer:
                     metadata: dict[str, Any], file_path: Path | None, config: dict[str, Any]) -> dict[str, Any]:
         """Turn an uploaded file into units in the conduit's repository.
 
-        Returns Pulp 2's upload report ``{"success_flag": True, "summary": …, "details": …}``; on bad
-        input raises a coded error, having saved and associated nothing.
+        ``conduit.streamed_upload`` holds what this importer's ``upload_consumer`` made of the file as it
+        arrived, when that can be trusted (else None: read ``file_path``). Returns Pulp 2's upload
+        report ``{"success_flag": True, "summary": …, "details": …}``; on bad input raises a coded
+        error, having saved and associated nothing.
         """
         raise NotImplementedError
 
@@ -170,6 +176,8 @@ class Conduit:
         self._canceled = canceled
         # Inside a task, its ``tasking.fencing.TaskOwner``: every visible write is fenced and journaled.
         self._owner = owner
+        # In an import of an upload: what the importer's upload consumer read as it arrived, or None.
+        self.streamed_upload: StreamedUpload | None = None
 
     # -- units ---------------------------------------------------------------------------------
     def save_unit(self, unit: ContentUnit, *, update: bool = False) -> tuple[ContentUnit, bool]:
@@ -265,8 +273,11 @@ class Conduit:
             self._progress(report)
 
     def check_canceled(self) -> None:
-        if self._canceled and self._canceled():
+        if self.is_canceled():
             raise Canceled()
+
+    def is_canceled(self) -> bool:
+        return bool(self._canceled and self._canceled())
 
     def check_owner(self) -> None:
         """Raise ``tasking.fencing.ReservationLost`` unless the task still holds its repository and runs.

@@ -111,12 +111,17 @@ def remove_task_staging(root: str | os.PathLike, task_id: str) -> None:
 
 
 class ContentStore:
-    """Content-addressed files under one root directory; ``task_id`` stages into that task's own dir."""
+    """Content-addressed files under one root directory; ``task_id`` stages into that task's own dir,
+    ``staging_dir`` (under ``tmp/``) into another (an upload read as it arrives, ``upload_streams``)."""
 
-    def __init__(self, root: str | os.PathLike, task_id: str | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, task_id: str | None = None,
+                 staging_dir: Path | None = None) -> None:
         self.root = Path(root)
-        self.tmp = task_staging_dir(root, task_id) if task_id else self.root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        if staging_dir is not None:
+            self.tmp = staging_dir  # its owner's to make (and to remove: it is never made again here)
+        else:
+            self.tmp = task_staging_dir(root, task_id) if task_id else self.root / "tmp"
+            self.tmp.mkdir(parents=True, exist_ok=True)
 
     def relative_path(self, digest: str) -> str:
         """The path of a digest's file relative to the root (what units keep as ``_storage_path``)."""
@@ -141,9 +146,10 @@ class ContentStore:
         so the digest always describes the bytes actually stored.
         """
         staged = getattr(stream, "staged_file", None)
-        if isinstance(staged, StagedFile) and staged.path.parent == self.tmp and staged.path.exists():
-            # Already written to tmp/ by this store (a member spooled while a compressed tar streamed
-            # past), hashed as it was written: take it as it is rather than write the bytes again.
+        if isinstance(staged, StagedFile) and self.root / "tmp" in staged.path.parents and staged.path.exists():
+            # Already written to tmp/ by a store on this root (a member spooled while a compressed tar
+            # streamed past, or while its upload arrived), hashed as it was written: take it as it is
+            # rather than write the bytes again.
             if limit is not None and staged.size > limit:
                 raise TooLarge(f"more than {limit} bytes")
             return staged

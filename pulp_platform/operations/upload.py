@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from pulp_platform import upload_streams
 from pulp_platform.errors import InvalidValue, MissingResource
 from pulp_platform.models.repository import RepoImporter
 from pulp_platform.operations.publish import auto_publish
@@ -35,6 +36,9 @@ def import_upload(ctx: TaskContext, repo_id: str, upload_id: str | None, unit_ty
     doc, importer = repository_importer(ctx, repo_id)
     file_path = Uploads(ctx.settings.upload_path).path(upload_id) if upload_id else None
     conduit = ctx.conduit(repo_id)
+    if upload_id and type(importer).upload_consumer is not None:
+        conduit.streamed_upload = upload_streams.take(ctx.settings.content_path, upload_id, conduit.store.tmp,
+                                                      conduit.is_canceled)
     config = {**(doc.config or {}), **(override_config or {})}
     report = importer.upload_unit(conduit, unit_type_id, unit_key or {}, unit_metadata or {},
                                   file_path=file_path, config=config)

@@ -14,6 +14,7 @@ from pulp_platform.config import Settings
 from pulp_platform.tasking import workers
 from pulp_platform.tasking.celery_app import create_app as create_celery
 from pulp_platform.tasking.celery_app import send
+from pulp_platform.upload_streams import UploadStreams
 from pulp_platform.uploads import Uploads
 from pulp_platform.webapi import (
     content,
@@ -112,6 +113,8 @@ def create_app(settings: Settings, mongo_uri: str) -> Starlette:
             reaper.stop()
 
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
-    app.state.pulp = ApiState(settings=settings, celery=celery, plugins=found,
-                              uploads=Uploads(settings.upload_path), mongo_uri=mongo_uri)
+    uploads_ = Uploads(settings.upload_path)
+    consumers = [cls.upload_consumer for cls in found.importers.values() if cls.upload_consumer is not None]
+    app.state.pulp = ApiState(settings=settings, celery=celery, plugins=found, uploads=uploads_, mongo_uri=mongo_uri,
+                              streams=UploadStreams(uploads_, settings.content_path, consumers))
     return app

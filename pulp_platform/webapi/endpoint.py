@@ -30,6 +30,7 @@ from pulp_platform.errors import InvalidValue, PulpException
 from pulp_platform.models.repository import Repository
 from pulp_platform.plugin_api import Plugins
 from pulp_platform.tasking.reports import API_PREFIX, jsonable
+from pulp_platform.upload_streams import UploadStreams
 from pulp_platform.uploads import Uploads
 from pulp_platform.webapi.auth import authenticate_request
 
@@ -48,6 +49,7 @@ class ApiState:
     plugins: Plugins
     uploads: Uploads
     mongo_uri: str
+    streams: UploadStreams
     extra: dict[str, Any] = field(default_factory=dict)
 
 

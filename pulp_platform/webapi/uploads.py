@@ -32,7 +32,9 @@ def get_upload(request: Request, body: None) -> dict:
 
 @endpoint
 def delete_upload(request: Request, body: None) -> None:
-    state(request).uploads.delete(request.path_params["upload_id"])
+    upload_id = request.path_params["upload_id"]
+    state(request).uploads.delete(upload_id)
+    state(request).streams.discard(upload_id)
     return None
 
 
@@ -42,9 +44,10 @@ async def put_chunk(request: Request) -> None:
 
     A chunk whose declared length does not fit is refused before a byte is written; a disk that fills
     while writing is a 507 with an error body too (the client may resend the chunk at the same offset).
+    Each batch written wakes the upload's stream, if an importer reads it as it arrives (``upload_streams``).
     """
     uploads = state(request).uploads
-    handle = await run_in_threadpool(uploads.open_at, request.path_params["upload_id"],
+    handle = await run_in_threadpool(state(request).streams.writer, request.path_params["upload_id"],
                                      request.path_params["offset"])
     with full_disk_is_an_error("the upload chunk"):
         try:

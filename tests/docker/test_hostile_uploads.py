@@ -22,6 +22,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from leftovers import staging_leftovers
 from tarballs import DATA
 from test_import_upload import assert_finished, content_files, counts, new_repo
 
@@ -133,7 +134,7 @@ def assert_refused_leaving_nothing(server, path: Path, code: str, *words: str, p
         assert probe.slowest < STATUS_WITHIN, f"status/ took {probe.slowest:.1f} s to answer during the import"
     assert counts(server, repo_id) == {}
     assert content_files(server) == files_before
-    assert not any((server.data_dir / "content" / "tmp").iterdir())
+    assert not staging_leftovers(server)
 
 
 # -- bombs -------------------------------------------------------------------------------------------------

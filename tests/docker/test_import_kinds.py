@@ -17,6 +17,7 @@ import pytest
 import requests
 import zstandard
 from archives import Image, descriptor, docker_archive, layer_tar, oci_layout, oci_manifest, sha256, single_oci_layout
+from leftovers import staging_leftovers
 from tarballs import DATA, cut_in_last_member, member, tar_with, without_end_of_archive
 from test_import_upload import assert_finished, content_files, counts, new_repo, units, upload
 
@@ -108,7 +109,7 @@ def test_compressed_tarballs_of_every_kind_import(pulp_server, tmp_path, compres
         expected = assert_finished(upload(pulp_server, tmp_path, new_repo(pulp_server), plain))
         result = assert_finished(upload(pulp_server, tmp_path, new_repo(pulp_server), COMPRESS[compressor](plain)))
         assert result["summary"]["manifest_digest"] == expected["summary"]["manifest_digest"]
-    assert not any((pulp_server.data_dir / "content" / "tmp").iterdir())
+    assert not staging_leftovers(pulp_server)
 
 
 def test_an_oci_index_of_two_platforms_imports_with_every_manifest(pulp_server, tmp_path) -> None:
@@ -218,7 +219,7 @@ def test_bad_input_of_every_kind_leaves_nothing(pulp_server, tmp_path, case) -> 
     assert task["error"]["code"] == code, task["error"]
     assert counts(pulp_server, repo_id) == {}
     assert content_files(pulp_server) == before
-    assert not any((pulp_server.data_dir / "content" / "tmp").iterdir())
+    assert not staging_leftovers(pulp_server)
 
 
 def test_every_applied_tag_and_manifest_is_in_the_report(pulp_server, tmp_path) -> None:

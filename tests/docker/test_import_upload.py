@@ -14,6 +14,7 @@ from pathlib import Path
 
 import imagegen
 import pytest
+from leftovers import staging_leftovers
 from tarballs import (
     DATA,
     cut_in_last_member,
@@ -315,7 +316,7 @@ def test_bad_input_fails_and_leaves_nothing(pulp_server, tmp_path, unrelated_ima
     assert task["error"]["description"]
     assert counts(pulp_server, repo_id) == before_counts
     assert content_files(pulp_server) == before_files
-    assert not any((pulp_server.data_dir / "content" / "tmp").iterdir())
+    assert not staging_leftovers(pulp_server)
 
 
 def test_several_problems_are_reported_together(pulp_server, tmp_path) -> None:

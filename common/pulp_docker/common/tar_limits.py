@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shutil
 import tarfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,21 +65,32 @@ def _refuse(reason: str) -> DockerError:
 class Budget:
     """What one walk has spent against its limits; each method raises DKR1045 once a limit is passed.
 
-    ``staging_dir``, where the members of a compressed tar are spooled, bounds them by its free space
-    as measured when the walk starts (None: not checked, e.g. members kept in memory by a tool).
+    ``staging_dir``, where members are spooled (those of a compressed tar, or of one read while it is
+    uploaded), bounds them by its free space as measured when the walk starts (None: not checked, e.g.
+    members read in place or kept in memory by a tool).
     """
 
-    def __init__(self, limits: TarLimits, upload_size: int, *, compressed: bool,
+    def __init__(self, limits: TarLimits, upload_size: int | Callable[[], int], *, compressed: bool,
                  staging_dir: str | Path | None = None) -> None:
         self.limits = limits
-        self.upload_size = upload_size
+        # A callable while the upload still arrives (``walk`` over an upload tail): bytes so far. The
+        # cap it gives is never above the whole upload's, so what passes here passes the whole walk.
+        self._upload_size = upload_size if callable(upload_size) else lambda: upload_size
+        self.growing = callable(upload_size)
         self.compressed = compressed
-        self.cap = limits.unpacked_cap(upload_size)
-        self.free = shutil.disk_usage(staging_dir).free if compressed and staging_dir is not None else None
+        self.free = shutil.disk_usage(staging_dir).free if staging_dir is not None else None
         self.inflated_bytes = 0
         self.member_bytes = 0
         self.members = 0
         self.extended_bytes = 0
+
+    @property
+    def upload_size(self) -> int:
+        return self._upload_size()
+
+    @property
+    def cap(self) -> int:
+        return self.limits.unpacked_cap(self.upload_size)
 
     def _cap_reason(self) -> str:
         return (f"{self.cap} bytes: {self.limits.expansion_ratio:g} times the {self.upload_size}-byte upload, "
@@ -108,7 +120,9 @@ class Budget:
         if not regular:
             return
         self.member_bytes += size
-        if self.member_bytes > self.cap:
+        # While the upload grows, a member's claim cannot be weighed against its size yet; its bytes are,
+        # as they inflate (``inflated``), and an uncompressed member cannot outgrow the upload anyway.
+        if not self.growing and self.member_bytes > self.cap:
             raise _refuse(f"its members up to {name} add up to {self.member_bytes} bytes, more than "
                           f"{self._cap_reason()}")
         if self.free is not None and self.member_bytes > self.free:

@@ -252,7 +252,7 @@ def _tar(fileobj: BinaryIO, magic: bytes | None, in_place: bool, budget: Budget)
             yield tar
 
 
-def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
+def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int],
          on_member: Callable[[Member], None] | None = None, limits: TarLimits | None = None,
          staging_dir: str | os.PathLike | None = None) -> Archive:
     """Index every regular file of the tar in ``fileobj`` (seekable, and kept open by the caller).
@@ -260,7 +260,8 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
     Members of an uncompressed tar in a real file become ``InPlace`` handles over ``fileobj``; those of
     a compressed one (or of an in-memory one) go through ``spool`` as they stream past. ``on_member``
     is called before each member (progress, cancellation). Paths are relative to the image root: a
-    ``./`` prefix or one top folder holding everything is removed. ``limits`` (default ``TarLimits()``)
+    ``./`` prefix or one top folder holding everything is removed. ``upload_size`` may be a callable
+    giving the bytes so far, for an upload read while it arrives. ``limits`` (default ``TarLimits()``)
     bound the work; ``staging_dir`` is where ``spool`` writes, whose free space bounds the members.
     Raises DockerError DKR1030 when the input is not a whole tar, DKR1031 for an unsafe member, DKR1045
     past a limit; by then ``spool`` may have been handed members, which the caller discards.
@@ -289,10 +290,10 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int,
                 tarfile.data_filter(info, "/image")
                 if path in found:
                     raise DockerError(DKR1031, member=info.name, reason="appears more than once in the tar")
-                if in_place and info.offset_data + info.size > upload_size:
+                if in_place and info.offset_data + info.size > budget.upload_size:
                     # Checked before anything reads it: a lying header must not send a copy past the upload.
                     raise DockerError(DKR1030, reason=f"member {info.name} claims {info.size} bytes, but the "
-                                                      f"{upload_size}-byte upload ends before them (truncated)")
+                                                      f"{budget.upload_size}-byte upload ends before them (truncated)")
                 member = Member(path, info.size)
                 if on_member is not None:
                     on_member(member)

@@ -1,6 +1,7 @@
 """An uploaded file as an image source: a tarball of any kind, or a manifest on its own (JSON).
 
-A thin caller of the ingest path. The tarball is walked once, front to back: an uncompressed one is
+A thin caller of the ingest path. Most tarballs were walked while they arrived (``upload_stream``): their
+members are staged and hashed already. Otherwise the tarball is walked once, front to back: an uncompressed one is
 indexed in place (its members are copied into the store later, inside the kernel); a compressed one
 is decompressed once, each member spooled to the store's staging dir as it streams past, hashed as
 it is written, so the ingest commits those files without writing them again. The walk is bounded by
@@ -16,12 +17,11 @@ from typing import Any, BinaryIO
 
 from pulp_docker.common import kinds
 from pulp_docker.common.manifest_file import ManifestFileSource, looks_like_json
-from pulp_docker.common.tar_limits import TarLimits
 from pulp_docker.common.tarball import MAX_METADATA_SIZE, Member, walk
+from pulp_docker.plugins.importers.upload_stream import streamed_archive, tar_limits
 from pulp_docker.plugins.ingest import ingest, throttled_progress
 from pulp_docker.plugins.ingest.spooled import Spooled
 from pulp_docker.plugins.ingest.tags import check_name
-from pulp_platform import config
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import Staging
 
@@ -37,25 +37,16 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
             source: Any = ManifestFileSource(upload.read())
         else:
             upload.seek(0)
-            archive = walk(upload, _spool(staging), upload_size=size, on_member=_member_progress(conduit, size),
-                           limits=tar_limits(), staging_dir=conduit.store.tmp)
+            if conduit.streamed_upload is not None:  # walked while it arrived: its members are staged
+                archive = streamed_archive(conduit.streamed_upload)
+            else:
+                archive = walk(upload, _spool(staging), upload_size=size, on_member=_member_progress(conduit, size),
+                               limits=tar_limits(), staging_dir=conduit.store.tmp)
             source = kinds.open_source(archive)
         report = ingest(source, conduit, staging, tag=tag)
+    report["details"]["read_while_uploading"] = conduit.streamed_upload is not None
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return report
-
-
-def tar_limits(settings: config.Settings | None = None) -> TarLimits:
-    """The server's limits on an uploaded tarball (``upload_*`` settings).
-
-    The conduit carries no settings, so they are read as a worker's are: from the config file and the
-    ``PULP_*`` variables its ``run`` passes on.
-    """
-    settings = settings or config.load()
-    return TarLimits(expansion_ratio=settings.upload_expansion_ratio, expansion_floor=settings.upload_expansion_floor,
-                     max_members=settings.upload_max_members,
-                     max_extended_header=settings.upload_max_extended_header,
-                     max_extended_total=settings.upload_max_extended_total)
 
 
 def _spool(staging: Staging):  # type: ignore[no-untyped-def]

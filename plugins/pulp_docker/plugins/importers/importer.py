@@ -9,9 +9,9 @@ from pulp_docker.common import constants
 from pulp_docker.common.error_codes import DKR1038, DockerError
 from pulp_docker.plugins.importers import copy, removal
 from pulp_docker.plugins.importers.image_upload import import_image
+from pulp_docker.plugins.importers.upload_stream import UPLOAD_CONSUMER
 from pulp_docker.plugins.ingest.tags import tag_from_upload, tag_summary
 from pulp_docker.plugins.sync import config as sync_config
-from pulp_docker.plugins.sync import sync_repository
 from pulp_platform.models.content import ContentUnit
 from pulp_platform.plugin_api import Conduit, Importer
 
@@ -23,13 +23,16 @@ class DockerImporter(Importer):
                                        constants.MANIFEST_LIST_TYPE_ID, constants.TAG_TYPE_ID,
                                        constants.IMAGE_TYPE_ID]
     secret_config_keys: ClassVar[tuple[str, ...]] = sync_config.SECRET_KEYS
+    upload_consumer = UPLOAD_CONSUMER  # tarballs are walked while their chunks arrive
 
     def validate_config(self, config: dict[str, Any]) -> None:
         """Pulp 2's sync keys (``feed``, ``upstream_name``, ``tags``, TLS, auth, proxy, ...): see ``sync.config``."""
         sync_config.validate(config or {})
 
     def sync_repo(self, conduit: Conduit, config: dict[str, Any]) -> dict[str, Any]:
-        """Sync from ``feed``/``upstream_name``: see ``pulp_docker.plugins.sync``."""
+        """Sync from ``feed``/``upstream_name``: see ``pulp_docker.plugins.sync.repository``."""
+        from pulp_docker.plugins.sync.repository import sync_repository  # loads httpx: only when syncing
+
         return sync_repository(conduit, config)
 
     def upload_unit(self, conduit: Conduit, unit_type_id: str, unit_key: dict[str, Any],

@@ -1,0 +1,346 @@
+"""Reading an upload while its chunks arrive, so that the import finds the work done.
+
+A Pulp 2 upload is a file written chunk by chunk (``uploads``); the import that follows would read it
+whole. An importer may name an ``upload_consumer`` (``plugin_api.UploadConsumer``): shown an upload's
+first bytes, it says whether it wants them, and then reads the upload front to back, in a thread of
+the API process that took the first chunk, through an ``UploadTail``: the upload file, read at the
+pace it is written. What the consumer stages goes to ``<content>/tmp/stream-<upload id>/files/`` (the
+content store's filesystem, so the import commits by rename) and what it returns is kept beside it
+as ``result.json``.
+
+The import task takes that result (``take``): it seals the stream (the upload is whole: past its size
+is the end), waits while the consumer reads the last chunk's bytes, and moves the stream dir into its
+own staging dir, so only one import can use it. It gets None, and reads the upload itself as before,
+whenever the stream cannot be trusted or did not finish:
+
+- a chunk rewrote bytes already in the upload with different ones (compared before the write, in
+  ``ChunkWriter``; a resent identical chunk is skipped and the stream stays good);
+- the consumer failed: bad input, whose error the import's own read reports the same way;
+- the upload stalled for ``STALL_SECONDS``, the server restarted, or ``MAX_STREAMS`` already ran.
+
+Bytes below the upload file's size are final: a chunk appends, or rewrites what is there (caught
+above). So the tail reads any byte below the size whichever process wrote it; writes in this process
+wake it at once, others are seen by polling the size while it waits.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from pulp_platform.storage import ContentStore
+from pulp_platform.uploads import Uploads
+
+log = logging.getLogger(__name__)
+
+STREAM_PREFIX = "stream-"
+MAX_STREAMS = 4               # per API process; an upload beyond them is read by its import as before
+STALL_SECONDS = 120.0         # a tail waiting this long for bytes gives up (an abandoned upload)
+ALIVE_INTERVAL = 0.5          # how often a reading stream says so (the mtime of ``alive``)
+TAKE_STALL = 10.0             # an import waits no longer than this for a stream that shows no progress
+HEAD_BYTES = 4096             # what a consumer sees to decide
+
+
+class StreamGone(Exception):
+    """The stream was invalidated, its upload deleted, or it stalled: the consumer stops."""
+
+
+class UploadConsumer(Protocol):
+    """What an importer offers to read uploads as they arrive (``Importer.upload_consumer``)."""
+
+    def claims(self, head: bytes) -> bool:
+        """Whether an upload starting with ``head`` (up to ``HEAD_BYTES``) is one to read now."""
+
+    def consume(self, tail: UploadTail, store: ContentStore) -> dict[str, Any]:
+        """Read the upload through ``tail``, staging into ``store``; return a JSON-able result.
+
+        Raise anything to give up: the import then reads the upload itself.
+        """
+
+
+def stream_dir(content_path: str | os.PathLike, upload_id: str) -> Path:
+    return Path(content_path) / "tmp" / f"{STREAM_PREFIX}{upload_id}"
+
+
+class UploadTail:
+    """The upload file read front to back, waiting for bytes not written yet.
+
+    ``read(n)`` returns what is there, up to ``n`` bytes, as a pipe does; it waits only when nothing is,
+    and returns b"" once the stream is sealed (the upload's size is then its end). Short reads let a
+    complete tar finish as soon as its end-of-archive block is in, without waiting for the seal.
+    """
+
+    def __init__(self, path: Path, where: Path, wake: threading.Event) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+        self.where = where
+        self.position = 0
+        self.seen = 0  # the largest size of the upload seen so far
+        self._wake = wake
+        self._alive_at = 0.0
+
+    def size_so_far(self) -> int:
+        """Bytes of the upload known to exist (what bounds a compressed upload's expansion so far)."""
+        return max(self.seen, self.position)
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET:
+            raise OSError("an upload tail seeks to absolute positions only")
+        self.position = position
+        return position
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0:
+            raise ValueError("an upload tail reads in pieces")
+        waited_since = None
+        while self.seen <= self.position:
+            self.seen = os.fstat(self.fd).st_size
+            if self.seen > self.position or self._sealed():
+                break
+            now = time.monotonic()
+            waited_since = waited_since or now
+            if now - waited_since > STALL_SECONDS:
+                raise StreamGone(f"no new bytes for {STALL_SECONDS:.0f} s")
+            # Woken by this process's writes; another process's are seen by polling the size.
+            self._wake.wait(0.05 if now - waited_since < 5 else 1.0)
+            self._wake.clear()
+        data = os.pread(self.fd, max(0, min(n, self.seen - self.position)), self.position)
+        self.position += len(data)
+        self._say_alive()
+        return data
+
+    def _sealed(self) -> bool:
+        if (self.where / "invalid").exists() or not self.where.is_dir():
+            raise StreamGone("the upload was rewritten or deleted")
+        if (self.where / "sealed").exists():
+            self.seen = os.fstat(self.fd).st_size  # the seal comes after the last chunk: this is the size
+            return True
+        return False
+
+    def _say_alive(self) -> None:
+        now = time.monotonic()
+        if now - self._alive_at > ALIVE_INTERVAL:
+            self._alive_at = now
+            (self.where / "alive").touch()
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+class _Stream:
+    def __init__(self, upload_id: str, where: Path) -> None:
+        self.upload_id = upload_id
+        self.where = where
+        self.wake = threading.Event()
+        self.done = threading.Event()
+
+
+# Streams running in this process, by upload id: writes and seals wake them without waiting for a poll.
+_LIVE: dict[str, _Stream] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def _wake(upload_id: str) -> None:
+    stream = _LIVE.get(upload_id)
+    if stream is not None:
+        stream.wake.set()
+
+
+class UploadStreams:
+    """Starts a consumer's stream on an upload's first chunk (see the module docstring)."""
+
+    def __init__(self, uploads: Uploads, content_path: str | os.PathLike,
+                 consumers: list[UploadConsumer]) -> None:
+        self.uploads = uploads
+        self.content_path = Path(content_path)
+        self.consumers = consumers
+
+    def writer(self, upload_id: str, offset: str | int) -> ChunkWriter:
+        """A writer of one chunk at ``offset`` (0 <= offset <= the upload's size)."""
+        handle = self.uploads.open_at(upload_id, offset)
+        return ChunkWriter(self, upload_id, handle)
+
+    def wrote(self, upload_id: str, offset: int, data: bytes) -> None:
+        """Bytes ``data`` are in the upload at ``offset``: wake its stream, or start one at offset 0."""
+        if offset != 0 or not self.consumers or upload_id in _LIVE:
+            _wake(upload_id)
+            return
+        head = data[:HEAD_BYTES]
+        consumer = next((c for c in self.consumers if c.claims(head)), None)
+        if consumer is None:
+            return
+        with _LIVE_LOCK:
+            if upload_id in _LIVE or len(_LIVE) >= MAX_STREAMS:
+                return
+            where = stream_dir(self.content_path, upload_id)
+            try:
+                where.mkdir(parents=True)
+                (where / "files").mkdir()
+            except FileExistsError:
+                return  # an earlier stream of this upload (failed, or done and kept): the import decides
+            stream = _LIVE[upload_id] = _Stream(upload_id, where)
+        (where / "alive").touch()
+        threading.Thread(target=self._run, args=(stream, consumer), daemon=True,
+                         name=f"upload-stream-{upload_id[:8]}").start()
+
+    def _run(self, stream: _Stream, consumer: UploadConsumer) -> None:
+        where = stream.where
+        tail = None
+        try:
+            tail = UploadTail(self.uploads.path(stream.upload_id), where, stream.wake)
+            result = consumer.consume(tail, ContentStore(self.content_path, staging_dir=where / "files"))
+            partial = where / "result.json.part"
+            partial.write_text(json.dumps(result))
+            if (where / "invalid").exists():
+                raise StreamGone("the upload was rewritten while it was read")
+            partial.rename(where / "result.json")
+        except Exception as exc:  # noqa: BLE001 - any failure means: the import reads the upload itself
+            log.debug("upload %s: read as it arrived, given up (%s); its import reads it", stream.upload_id, exc)
+            shutil.rmtree(where / "files", ignore_errors=True)
+            try:
+                (where / "failed").write_text(str(exc)[:500])
+            except OSError:
+                pass  # the dir is gone: the upload was deleted
+        finally:
+            if tail is not None:
+                tail.close()
+            with _LIVE_LOCK:
+                _LIVE.pop(stream.upload_id, None)
+            stream.done.set()
+
+    def discard(self, upload_id: str) -> None:
+        """The upload is deleted: its stream stops and what it staged goes."""
+        where = stream_dir(self.content_path, upload_id)
+        invalidate(self.content_path, upload_id)
+        _wake(upload_id)
+        # Moved aside first: a stream still running may write a marker by its path at any moment, which
+        # would make rmtree leave the dir; under its new name nothing can be added to it.
+        gone = where.with_name(f"{where.name}.gone-{uuid.uuid4().hex}")
+        try:
+            where.rename(gone)
+        except FileNotFoundError:
+            return
+        shutil.rmtree(gone, ignore_errors=True)
+
+
+def invalidate(content_path: str | os.PathLike, upload_id: str) -> None:
+    """Bytes the stream may have read changed: no import may use what it found."""
+    where = stream_dir(content_path, upload_id)
+    if where.is_dir():
+        try:
+            (where / "invalid").touch()
+        except FileNotFoundError:
+            pass
+
+
+class ChunkWriter:
+    """Writes one chunk's bytes at its offset; bytes that rewrite the upload are compared first.
+
+    A resent chunk with the same bytes is skipped (nothing rewritten, the stream stays good); one with
+    different bytes invalidates the stream before a byte of it is written.
+    """
+
+    def __init__(self, streams: UploadStreams, upload_id: str, handle: Any) -> None:
+        self.streams = streams
+        self.upload_id = upload_id
+        self.handle = handle
+        self.fd = handle.fileno()
+        self.position = handle.tell()
+
+    def write(self, data: bytes) -> None:
+        offset = self.position
+        overlap = min(len(data), max(0, os.fstat(self.fd).st_size - offset))
+        start = 0
+        if overlap:
+            if os.pread(self.fd, overlap, offset) == data[:overlap]:
+                start = overlap
+            else:
+                invalidate(self.streams.content_path, self.upload_id)
+        with memoryview(data) as view:
+            done = start
+            while done < len(data):
+                done += os.pwrite(self.fd, view[done:], offset + done)
+        self.position += len(data)
+        self.streams.wrote(self.upload_id, offset, data)
+
+    def close(self) -> None:
+        self.handle.close()
+
+
+@dataclass(frozen=True)
+class StreamedUpload:
+    """A stream's result, moved into the importing task's staging dir (``take``)."""
+
+    where: Path
+    result: dict[str, Any]
+
+    def file(self, name: str) -> Path:
+        """A file the consumer staged, by the name it gave in its result."""
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"not a staged file's name: {name!r}")
+        return self.where / "files" / name
+
+
+def seal(content_path: str | os.PathLike, upload_id: str) -> None:
+    """The upload is whole: its stream may take the end of the file as the end."""
+    where = stream_dir(content_path, upload_id)
+    if where.is_dir():
+        try:
+            (where / "sealed").touch()
+        except FileNotFoundError:
+            return
+    _wake(upload_id)
+
+
+def take(content_path: str | os.PathLike, upload_id: str, into: Path,
+         canceled: Callable[[], bool] | None = None) -> StreamedUpload | None:
+    """The result of the upload's stream, once it has finished, moved under ``into``; None to read it anew.
+
+    Seals the stream first, then waits while it shows progress (``alive``), at most ``TAKE_STALL``
+    seconds without any.
+    """
+    where = stream_dir(content_path, upload_id)
+    if not where.is_dir():
+        return None
+    seal(content_path, upload_id)
+    asked = time.monotonic()
+    while True:
+        if (where / "invalid").exists() or (where / "failed").exists():
+            return None
+        if (where / "result.json").exists():
+            break
+        try:
+            idle = time.time() - (where / "alive").stat().st_mtime
+        except FileNotFoundError:
+            return None
+        if idle > TAKE_STALL:
+            return None
+        if canceled is not None and time.monotonic() - asked > ALIVE_INTERVAL:  # a database query: not each turn
+            asked = time.monotonic()
+            if canceled():
+                return None
+        live = _LIVE.get(upload_id)
+        if live is not None:
+            live.done.wait(0.05)
+        else:
+            time.sleep(0.01)
+    into.mkdir(parents=True, exist_ok=True)
+    taken = into / where.name
+    try:
+        where.rename(taken)  # atomic: of two imports of one upload, one gets the stream
+    except OSError:
+        return None
+    if (taken / "invalid").exists():
+        return None
+    return StreamedUpload(taken, json.loads((taken / "result.json").read_text()))

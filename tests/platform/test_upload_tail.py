@@ -1,0 +1,97 @@
+"""``UploadTail`` in-process: it reads an upload at the pace it is written, and gives up when it must."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pulp_platform import upload_streams
+from pulp_platform.upload_streams import StreamGone, UploadTail
+
+
+@pytest.fixture
+def tail(tmp_path: Path):
+    upload = tmp_path / "upload"
+    upload.write_bytes(b"")
+    where = tmp_path / "stream"
+    where.mkdir()
+    wake = threading.Event()
+    reader = UploadTail(upload, where, wake)
+    yield reader, upload, where, wake
+    reader.close()
+
+
+def test_a_read_waits_for_bytes_and_returns_what_is_there(tail) -> None:
+    reader, upload, _where, wake = tail
+
+    def write_later() -> None:
+        time.sleep(0.1)
+        with open(upload, "ab") as f:
+            f.write(b"abc")
+            f.flush()
+            wake.set()
+            time.sleep(0.1)
+            f.write(b"def")
+        wake.set()
+
+    writer = threading.Thread(target=write_later)
+    writer.start()
+    assert reader.read(6) == b"abc"  # as a pipe does: what is there, without waiting for all six
+    assert reader.read(6) == b"def"
+    writer.join()
+
+
+def test_the_seal_makes_the_size_the_end(tail) -> None:
+    reader, upload, where, _wake = tail
+    upload.write_bytes(b"0123456789")
+    assert reader.read(4) == b"0123"
+    (where / "sealed").touch()
+    assert reader.read(100) == b"456789"
+    assert reader.read(100) == b""
+
+
+def test_an_invalidated_or_deleted_stream_stops_the_reader(tail) -> None:
+    reader, _upload, where, _wake = tail
+    (where / "invalid").touch()
+    with pytest.raises(StreamGone):
+        reader.read(1)
+    (where / "invalid").unlink()
+    where.rmdir()
+    with pytest.raises(StreamGone):
+        reader.read(1)
+
+
+def test_a_stalled_upload_is_given_up(tail, monkeypatch) -> None:
+    reader, upload, _where, _wake = tail
+    monkeypatch.setattr(upload_streams, "STALL_SECONDS", 0.2)
+    upload.write_bytes(b"x")
+    assert reader.read(2) == b"x"
+    with pytest.raises(StreamGone, match="no new bytes"):
+        reader.read(2)
+
+
+def test_take_waits_for_a_stream_that_reads_and_not_for_one_that_stalled(tmp_path: Path, monkeypatch) -> None:
+    content = tmp_path / "content"
+    where = upload_streams.stream_dir(content, "u1")
+    where.mkdir(parents=True)
+    (where / "alive").touch()
+
+    def finish_later() -> None:
+        time.sleep(0.2)
+        (where / "result.json").write_text('{"files": {}}')
+
+    threading.Thread(target=finish_later).start()
+    taken = upload_streams.take(content, "u1", tmp_path / "task")
+    assert taken is not None and taken.result == {"files": {}}
+    assert taken.where == tmp_path / "task" / where.name and not where.exists()
+    assert upload_streams.take(content, "u1", tmp_path / "task") is None  # taken once only
+
+    monkeypatch.setattr(upload_streams, "TAKE_STALL", 0.2)
+    stalled = upload_streams.stream_dir(content, "u2")
+    stalled.mkdir(parents=True)
+    (stalled / "alive").touch()
+    assert upload_streams.take(content, "u2", tmp_path / "task") is None
+    assert (stalled / "sealed").exists()
