@@ -66,6 +66,7 @@ class OurServer:
         self.data_dir, self.log = data_dir, log
         self.proc: subprocess.Popen | None = None
         self.url = ""
+        self.listening_s = self.ready_s = self.stop_s = float("nan")
         self.session = requests.Session()
         self.session.auth = AUTH
         self.session.trust_env = False
@@ -78,19 +79,32 @@ class OurServer:
         config.write_text("[server]\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULP_")}
         env["PULP_CONFIG"] = str(config)
+        started = time.monotonic()
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen([venv_exe("pulp-server"), "run", "--data-dir", str(self.data_dir),
                                           "--bind", "127.0.0.1:0"], stdout=log, stderr=log, env=env)
-        deadline = time.monotonic() + START_TIMEOUT
-        while not info.exists():
+        deadline = started + START_TIMEOUT
+        while not info.exists():  # written once the API listens
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"pulp-server run did not start; see {self.log}")
-            time.sleep(0.1)
+            time.sleep(0.01)
+        self.listening_s = time.monotonic() - started
         self.url = json.loads(info.read_text())["url"]
         _wait_for(f"{self.url}/pulp/api/v2/status/", self.proc, self.log, "pulp-server run")
+        self.ready_s = time.monotonic() - started
         return self
 
     def stop(self) -> None:
+        """Ctrl-C, as a user stops ``make run``; ``stop_s`` is how long until every process of it is gone."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        procs = [self.process, *self.process.children(recursive=True)]
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGINT)
+        _gone, alive = psutil.wait_procs(procs, timeout=60)
+        self.stop_s = time.monotonic() - started
+        for proc in alive:
+            proc.kill()
         _stop(self.proc)
 
     @property

@@ -173,13 +173,16 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
     work, out = tmp_path / "work", tmp_path / "bench.json"
     extra = [] if kind == images.SKOPEO_DIR else ["--kind", kind, "--compare-kinds"]
     result = run_bench("--size", "6MiB", "--rounds", "1", "--parallel-count", "2", "--parallel-size", "3MiB",
-                       "--only", "in,out,parallel", "--workdir", str(work), "--json", str(out), *extra)
+                       "--only", "in,out,parallel", "--idle-seconds", "1", "--workdir", str(work), "--json", str(out),
+                       *extra)
     assert result.returncode == 0, result.stderr[-3000:]
 
     doc = json.loads(out.read_text())
     results = doc["results"]
-    assert set(results) == {"idle", "in", "out", "parallel"}
-    assert results["idle"]["ours_tree_rss_MB"] > 0
+    assert set(results) == {"idle", "pickup", "start", "in", "out", "parallel"}
+    assert results["idle"]["ours_tree_rss_MB"] > 0 and results["idle"]["seconds"] == 1
+    assert len(results["pickup"]["all_s"]) == results["pickup"]["count"] > 0
+    assert 0 < results["start"]["listening_s"] <= results["start"]["ready_s"] and results["start"]["stop_s"] > 0
     for name in ("ours", "peer", "cp"):
         assert len(results["in"][name]["rounds"]) == 1
         assert results["in"][name]["median_wall_s"] > 0
@@ -195,7 +198,8 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
     assert results["parallel"]["concurrent"]["aggregate_MBps"] > 0
 
     targets = {t["name"]: t for t in doc["targets"]}
-    expected = {"in_vs_skopeo_push", "in_vs_cp", "out_pull", "out_get_vs_cat", "memory", "parallel"}
+    expected = {"idle_cpu", "idle_memory", "pickup", "start", "stop", "in_vs_skopeo_push", "in_vs_cp", "in_task",
+                "out_pull", "out_get_vs_cat", "out_get_vs_sendfile", "memory", "parallel"}
     if kind != images.SKOPEO_DIR:
         expected.add(f"in_{kind}_vs_skopeo_dir")
         assert results["in"]["kind"] == kind
@@ -206,8 +210,8 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
         assert doc["image"]["kinds"][kind]["manifest_digest"] != doc["image"]["manifest_digest"]
         assert f"in: {kind} vs skopeo-dir tarball" in result.stdout and "kinds: " in result.stdout
     assert set(targets) == expected
-    for target in targets.values():
-        assert isinstance(target["pass"], bool) and target["value"] > 0
+    for name, target in targets.items():
+        assert isinstance(target["pass"], bool) and (target["value"] > 0 or name == "idle_cpu")
     assert doc["missed"] == [name for name, t in targets.items() if not t["pass"]]
     assert doc["image"]["layers"] == 4 and doc["machine"]["nproc"] >= 1
 
@@ -222,13 +226,13 @@ def test_bench_runs_push_and_sync_at_a_tiny_size(tools, tmp_path):
     distribution against skopeo's copy of the same image; memory sampled during ours."""
     work, out = tmp_path / "work", tmp_path / "bench.json"
     result = run_bench("--only", "push,sync", "--size", "6MiB", "--rounds", "2", "--parallel-push", "2",
-                       "--parallel-size", "3MiB", "--workdir", str(work), "--json", str(out))
+                       "--parallel-size", "3MiB", "--idle-seconds", "1", "--workdir", str(work), "--json", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
 
     doc = json.loads(out.read_text())
     results = doc["results"]
-    assert set(results) == {"idle", "push", "push_parallel", "sync"} | ({"docker_push"} if shutil.which("dockerd")
-                                                                       else set())
+    assert set(results) == {"idle", "pickup", "start", "push", "push_parallel", "sync"} | (
+        {"docker_push"} if shutil.which("dockerd") else set())
     assert doc["options"]["phases"] == ["push", "sync"] and doc["options"]["parallel_push"] == 2
     for phase in ("push", "sync"):
         for name in ("ours", "peer"):
@@ -248,10 +252,11 @@ def test_bench_runs_push_and_sync_at_a_tiny_size(tools, tmp_path):
         assert par[name]["aggregate_MBps"] > 0
 
     targets = {t["name"]: t for t in doc["targets"]}
-    assert set(targets) == {"push", "memory_push", "push_parallel", "sync", "memory_sync"} | (
+    assert set(targets) == {"idle_cpu", "idle_memory", "pickup", "start", "stop", "push", "memory_push",
+                            "push_parallel", "sync", "memory_sync"} | (
         {"docker_push"} if shutil.which("dockerd") else set())
-    for target in targets.values():
-        assert isinstance(target["pass"], bool) and target["value"] > 0
+    for name, target in targets.items():
+        assert isinstance(target["pass"], bool) and (target["value"] > 0 or name == "idle_cpu")
     assert doc["missed"] == [name for name, t in targets.items() if not t["pass"]]
     assert "push: skopeo push 6 MiB, ours vs distribution" in result.stdout
     assert "sync: 6 MiB from distribution vs skopeo copy" in result.stdout
