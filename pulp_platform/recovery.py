@@ -14,7 +14,8 @@ heartbeat is older than ``worker_timeout`` (another machine), see ``tasking.live
 3. Staging: ``tmp/task-<id>`` dirs of tasks whose worker is dead, loose staged files (no code stages
    outside a task dir but push sessions), and registry blob-upload files whose session is gone (older
    than ``SESSION_FILE_GRACE``) are removed. Platform uploads (``uploads/``) are Pulp 2
-   uploads that live until deleted, and are not touched.
+   uploads that live until deleted, and are not touched; what was read of them as they arrived
+   (``tmp/stream-<id>``, ``upload_streams``) is a loose entry too: their imports read them anew.
 """
 
 from __future__ import annotations
