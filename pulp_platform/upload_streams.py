@@ -16,7 +16,8 @@ whenever the stream cannot be trusted or did not finish:
 - a chunk rewrote bytes already in the upload with different ones (compared before the write, in
   ``ChunkWriter``; a resent identical chunk is skipped and the stream stays good);
 - the consumer failed: bad input, whose error the import's own read reports the same way;
-- the upload stalled for ``STALL_SECONDS``, the server restarted, or ``MAX_STREAMS`` already ran.
+- the upload stalled for ``STALL_SECONDS``, the server restarted, ``MAX_STREAMS`` already ran, or the
+  disk came within ``STREAM_MIN_FREE`` of full (the stream's copy is removed, giving the space back).
 
 Bytes below the upload file's size are final: a chunk appends, or rewrites what is there (caught
 above). So the tail reads any byte below the size whichever process wrote it; writes in this process
@@ -37,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pulp_platform.diskspace import RESERVE_BYTES
 from pulp_platform.storage import ContentStore
 from pulp_platform.uploads import Uploads
 
@@ -48,6 +50,9 @@ STALL_SECONDS = 120.0         # a tail waiting this long for bytes gives up (an 
 ALIVE_INTERVAL = 0.5          # how often a reading stream says so (the mtime of ``alive``)
 TAKE_STALL = 10.0             # an import waits no longer than this for a stream that shows no progress
 HEAD_BYTES = 4096             # what a consumer sees to decide
+# A stream is optional work: it stops well before the reserve the database and the broker need.
+STREAM_MIN_FREE = 2 * RESERVE_BYTES
+ROOM_CHECK_BYTES = 1024 * 1024
 
 
 class StreamGone(Exception):
@@ -86,6 +91,7 @@ class UploadTail:
         self.seen = 0  # the largest size of the upload seen so far
         self._wake = wake
         self._alive_at = 0.0
+        self._unchecked = 0
 
     def size_so_far(self) -> int:
         """Bytes of the upload known to exist (what bounds a compressed upload's expansion so far)."""
@@ -118,6 +124,11 @@ class UploadTail:
         data = os.pread(self.fd, max(0, min(n, self.seen - self.position)), self.position)
         self.position += len(data)
         self._say_alive()
+        self._unchecked += len(data)
+        if self._unchecked >= ROOM_CHECK_BYTES:  # what is read is written again, by the consumer
+            self._unchecked = 0
+            if shutil.disk_usage(self.where).free < STREAM_MIN_FREE:
+                raise StreamGone("the disk is nearly full: the import reads the upload itself")
         return data
 
     def _sealed(self) -> bool:

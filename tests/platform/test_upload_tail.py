@@ -95,3 +95,14 @@ def test_take_waits_for_a_stream_that_reads_and_not_for_one_that_stalled(tmp_pat
     (stalled / "alive").touch()
     assert upload_streams.take(content, "u2", tmp_path / "task") is None
     assert (stalled / "sealed").exists()
+
+
+def test_a_nearly_full_disk_stops_the_reader(tail, monkeypatch) -> None:
+    """The stream's copy is optional: it stops before eating the reserve the database needs."""
+    reader, upload, _where, _wake = tail
+    monkeypatch.setattr(upload_streams, "ROOM_CHECK_BYTES", 4)
+    upload.write_bytes(b"0123456789")
+    assert reader.read(2) == b"01"
+    monkeypatch.setattr(upload_streams, "STREAM_MIN_FREE", 1 << 62)
+    with pytest.raises(StreamGone, match="nearly full"):
+        reader.read(4)
