@@ -10,7 +10,7 @@ from typing import Any
 from celery import Celery
 
 from pulp_platform.config import Settings
-from pulp_platform.tasking import wakeable_sqla
+from pulp_platform.tasking import broker_wake, sqlite_broker
 
 log = logging.getLogger(__name__)
 RUN_TASK = "pulp.run_task"
@@ -23,8 +23,12 @@ def create_app(settings: Settings) -> Celery:
     if broker.startswith("sqla+sqlite:"):
         (settings.data_dir / "celery").mkdir(parents=True, exist_ok=True)
     transport = None
-    if broker.startswith("sqla+"):
-        # kombu's SQL transport polls; this one sleeps until a send in this process wakes it.
+    if broker.startswith("sqla+sqlite:"):
+        # The embedded default: plain sqlite3, no SQLAlchemy; it sleeps until a send in this process wakes it.
+        broker, transport = broker.removeprefix("sqla+"), sqlite_broker.TRANSPORT_PATH
+    elif broker.startswith("sqla+"):
+        from pulp_platform.tasking import wakeable_sqla  # loads SQLAlchemy: only for other SQL databases
+
         broker, transport = wakeable_sqla.database_url(broker), wakeable_sqla.TRANSPORT_PATH
     app = Celery("pulp", broker=broker, set_as_current=False)
     app.conf.update(
@@ -86,7 +90,7 @@ def send(app: Celery, task_id: str) -> None:
     with _SEND_LOCK:
         try:
             app.send_task(RUN_TASK, args=[task_id], queue=QUEUE, producer=_producer(app))
-            wakeable_sqla.wake()
+            broker_wake.wake()
         except Exception:  # noqa: BLE001 - retried once on a fresh connection, then the caller decides
             log.warning("sending task %s failed; retrying on a new connection", task_id, exc_info=True)
             _discard_producer(app)
@@ -95,7 +99,7 @@ def send(app: Celery, task_id: str) -> None:
             except Exception:
                 _discard_producer(app)
                 raise
-            wakeable_sqla.wake()
+            broker_wake.wake()
 
 
 def prune_sqlite_broker(settings: Settings) -> int:
