@@ -158,11 +158,12 @@ def _uvicorn_server(settings: Settings, mongo_uri: str):
 
     from pulp_platform.webapi.app import create_app
     from pulp_platform.webapi.pathsend import pathsend_protocol
+    from pulp_platform.webapi.quiet_server import QuietServer
 
     app = create_app(settings, mongo_uri)
     config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower(), lifespan="on",
                             timeout_graceful_shutdown=10, proxy_headers=False, http=pathsend_protocol())
-    return uvicorn.Server(config)
+    return QuietServer(config)
 
 
 @contextlib.contextmanager
