@@ -14,11 +14,12 @@ from datetime import timedelta
 
 from celery import signals
 from celery.platforms import SecurityWarning
+from celery.utils.log import mlevel
 
 from pulp_platform.config import Settings
 from pulp_platform.models.content import now
 from pulp_platform.models.task import WAITING, TaskStatus, Worker
-from pulp_platform.tasking import runner, wakeable_sqla, workers
+from pulp_platform.tasking import broker_wake, runner, workers
 from pulp_platform.tasking.celery_app import QUEUE, RUN_TASK, create_app, send
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
 
     signals.task_received.connect(claim, weak=False)
     # Ctrl-C or SIGTERM: the consumer may be sleeping in the broker's poll; it should notice now.
-    signals.worker_shutting_down.connect(lambda **_: wakeable_sqla.shutting_down(), weak=False)
+    signals.worker_shutting_down.connect(lambda **_: broker_wake.shutting_down(), weak=False)
     parent = os.environ.get(PARENT_PID_VARIABLE)
     if parent:
         threading.Thread(target=_stop_when_orphaned, args=(int(parent),), name="pulp-parent", daemon=True).start()
@@ -90,12 +91,12 @@ def run_worker(settings: Settings, name: str | None = None) -> None:
             # Celery warns through the root logger whenever it runs as root, even with a thread pool and
             # JSON only (the pickle risk it means does not apply); our own line says it once.
             warnings.simplefilter("ignore", SecurityWarning)
-            app.worker_main([
-                "--quiet",  # celery's global option: no banner (the log line above says what it consumes)
-                "worker", "--pool", "threads", "--concurrency", str(settings.worker_concurrency),
-                "--hostname", name, "--queues", QUEUE, "--loglevel", settings.log_level,
-                "--without-gossip", "--without-mingle", "--without-heartbeat",
-            ])
+            # The worker itself, not celery's command line (``worker_main``): that loads click-repl,
+            # prompt_toolkit and pygments, about 10 MB of a process that never shows a prompt.
+            app.Worker(hostname=name, pool_cls="threads", concurrency=settings.worker_concurrency,
+                       queues=[QUEUE], loglevel=mlevel(settings.log_level),
+                       quiet=True,  # no banner: the log line above says what it consumes
+                       without_gossip=True, without_mingle=True, without_heartbeat=True).start()
     finally:
         beat.stop()
         workers.unregister(name)
