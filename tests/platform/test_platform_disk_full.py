@@ -88,6 +88,11 @@ def test_a_full_disk_is_an_error_and_the_server_recovers_when_space_is_freed(ser
     tarball = imagegen.tar_dir(tmp_path / "big", tmp_path / "big.tar")
     ready, reply = upload(server, tarball)
     assert reply.status_code == 200, reply.text
+    # Its first block rewritten with other bytes, then back: the stream that read it as it arrived is
+    # invalid, so the import must stage every byte itself (a streamed one would only rename).
+    head = tarball.read_bytes()[:512]
+    for block in (b"\1" * 512, head):
+        assert server.api("PUT", f"content/uploads/{ready}/0/", data=block).status_code == 200
 
     # Less than the reserve left: client uploads are refused; the database and the broker keep room.
     filler = fill(small_disk, LEFT)
