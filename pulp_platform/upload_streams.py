@@ -230,6 +230,11 @@ class UploadStreams:
                 _LIVE.pop(stream.upload_id, None)
             stream.done.set()
 
+    def delete(self, upload_id: str) -> None:
+        """Delete the upload, and with it its stream (every way an upload is deleted comes here)."""
+        self.uploads.delete(upload_id)
+        self.discard(upload_id)
+
     def discard(self, upload_id: str) -> None:
         """The upload is deleted: its stream stops and what it staged goes."""
         where = stream_dir(self.content_path, upload_id)
@@ -245,14 +250,19 @@ class UploadStreams:
         shutil.rmtree(gone, ignore_errors=True)
 
 
-def invalidate(content_path: str | os.PathLike, upload_id: str) -> None:
-    """Bytes the stream may have read changed: no import may use what it found."""
+def _mark(content_path: str | os.PathLike, upload_id: str, marker: str) -> None:
+    """Leave ``marker`` in the upload's stream dir, if it has one (it may go at any moment: a DELETE)."""
     where = stream_dir(content_path, upload_id)
     if where.is_dir():
         try:
-            (where / "invalid").touch()
+            (where / marker).touch()
         except FileNotFoundError:
             pass
+
+
+def invalidate(content_path: str | os.PathLike, upload_id: str) -> None:
+    """Bytes the stream may have read changed: no import may use what it found."""
+    _mark(content_path, upload_id, "invalid")
 
 
 class ChunkWriter:
@@ -305,12 +315,7 @@ class StreamedUpload:
 
 def seal(content_path: str | os.PathLike, upload_id: str) -> None:
     """The upload is whole: its stream may take the end of the file as the end."""
-    where = stream_dir(content_path, upload_id)
-    if where.is_dir():
-        try:
-            (where / "sealed").touch()
-        except FileNotFoundError:
-            return
+    _mark(content_path, upload_id, "sealed")
     _wake(upload_id)
 
 

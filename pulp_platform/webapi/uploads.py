@@ -32,9 +32,7 @@ def get_upload(request: Request, body: None) -> dict:
 
 @endpoint
 def delete_upload(request: Request, body: None) -> None:
-    upload_id = request.path_params["upload_id"]
-    state(request).uploads.delete(upload_id)
-    state(request).streams.discard(upload_id)
+    state(request).streams.delete(request.path_params["upload_id"])
     return None
 
 

@@ -146,3 +146,21 @@ def test_sign_in_form_needs_its_token(context, pulp_server):
     assert "pulp_ui_session" not in refused.headers.get("set-cookie", "")
     page = context.new_page()
     sign_in(page)  # the form itself carries it
+
+
+def test_an_upload_deleted_from_the_page_takes_what_was_read_of_it(context, pulp_server):
+    """The page's upload, cancelled: the upload and its stream (the members read as it arrived) both go."""
+    page = context.new_page()
+    sign_in(page)
+    headers = {"X-CSRF-Token": csrf_token(page)}
+    made = context.request.post("/ui/api/uploads/", headers=headers)
+    assert made.status == 200, made.text()
+    upload_id = made.json()["upload_id"]
+    data = IMAGE.read_bytes()
+    put = context.request.put(f"/ui/api/uploads/{upload_id}/0/", data=data[: len(data) // 2], headers=headers)
+    assert put.status == 200, put.text()
+    stream = pulp_server.data_dir / "content" / "tmp" / f"stream-{upload_id}"
+    assert stream.is_dir()
+    assert context.request.delete(f"/ui/api/uploads/{upload_id}/", headers=headers).status == 200
+    assert not (pulp_server.data_dir / "uploads" / upload_id).exists()
+    assert not stream.exists()

@@ -38,7 +38,7 @@ def upload_status(request: Request, visitor: Visitor) -> dict[str, Any]:
 
 @api
 def delete_upload(request: Request, visitor: Visitor) -> dict[str, Any]:
-    state(request).uploads.delete(request.path_params["upload_id"])
+    state(request).streams.delete(request.path_params["upload_id"])  # the upload and what was read of it
     return {}
 
 
