@@ -20,11 +20,10 @@ QUEUE = "pulp"
 def create_app(settings: Settings) -> Celery:
     """A celery app for ``settings``' broker; the API only sends with it, workers also consume."""
     broker = settings.effective_broker_url
-    if broker.startswith("sqla+sqlite:"):
-        (settings.data_dir / "celery").mkdir(parents=True, exist_ok=True)
     transport = None
     if broker.startswith("sqla+sqlite:"):
         # The embedded default: plain sqlite3, no SQLAlchemy; it sleeps until a send in this process wakes it.
+        (settings.data_dir / "celery").mkdir(parents=True, exist_ok=True)
         broker, transport = broker.removeprefix("sqla+"), sqlite_broker.TRANSPORT_PATH
     elif broker.startswith("sqla+"):
         from pulp_platform.tasking import wakeable_sqla  # loads SQLAlchemy: only for other SQL databases

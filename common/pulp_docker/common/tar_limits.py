@@ -70,14 +70,13 @@ class Budget:
     members read in place or kept in memory by a tool).
     """
 
-    def __init__(self, limits: TarLimits, upload_size: int | Callable[[], int], *, compressed: bool,
+    def __init__(self, limits: TarLimits, upload_size: int | Callable[[], int], *,
                  staging_dir: str | Path | None = None) -> None:
         self.limits = limits
         # A callable while the upload still arrives (``walk`` over an upload tail): bytes so far. The
         # cap it gives is never above the whole upload's, so what passes here passes the whole walk.
         self._upload_size = upload_size if callable(upload_size) else lambda: upload_size
         self.growing = callable(upload_size)
-        self.compressed = compressed
         self.free = shutil.disk_usage(staging_dir).free if staging_dir is not None else None
         self.inflated_bytes = 0
         self.member_bytes = 0

@@ -270,8 +270,7 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
     links: dict[str, str] = {}
     magic = compression(fileobj)
     in_place = magic is None and _is_real_file(fileobj)
-    budget = Budget(limits or TarLimits(), upload_size, compressed=magic is not None,
-                    staging_dir=None if in_place else staging_dir)
+    budget = Budget(limits or TarLimits(), upload_size, staging_dir=None if in_place else staging_dir)
     try:
         with _tar(fileobj, magic, in_place, budget) as tar:
             for info in tar:

@@ -13,17 +13,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from pulp_docker.common import kinds
 from pulp_docker.common.manifest_file import ManifestFileSource, looks_like_json
 from pulp_docker.common.tarball import MAX_METADATA_SIZE, Member, walk
 from pulp_docker.plugins.importers.upload_stream import streamed_archive, tar_limits
 from pulp_docker.plugins.ingest import ingest, throttled_progress
-from pulp_docker.plugins.ingest.spooled import Spooled
+from pulp_docker.plugins.ingest.spooled import spool_into
 from pulp_docker.plugins.ingest.tags import check_name
 from pulp_platform.plugin_api import Conduit
-from pulp_platform.storage import Staging
 
 
 def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[str, Any]:
@@ -40,21 +39,13 @@ def import_image(conduit: Conduit, path: Path, tag: str | None = None) -> dict[s
             if conduit.streamed_upload is not None:  # walked while it arrived: its members are staged
                 archive = streamed_archive(conduit.streamed_upload)
             else:
-                archive = walk(upload, _spool(staging), upload_size=size, on_member=_member_progress(conduit, size),
+                archive = walk(upload, spool_into(staging), upload_size=size, on_member=_member_progress(conduit, size),
                                limits=tar_limits(), staging_dir=conduit.store.tmp)
             source = kinds.open_source(archive)
         report = ingest(source, conduit, staging, tag=tag)
     report["details"]["read_while_uploading"] = conduit.streamed_upload is not None
     conduit.set_progress({"docker_importer": {"state": "finished", "member_bytes_read": size, "bytes_total": size}})
     return report
-
-
-def _spool(staging: Staging):  # type: ignore[no-untyped-def]
-    def spool(member: Member, stream: BinaryIO) -> Spooled:
-        # The tar header's size bounds the copy, so a lying header cannot fill the disk.
-        return Spooled(staging.stage(stream, limit=member.size))
-
-    return spool
 
 
 def _member_progress(conduit: Conduit, size: int) -> Callable[[Member], None]:

@@ -12,12 +12,12 @@ reports the error from there: one place decides what is refused.
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO
+from typing import Any
 
 from pulp_docker.common.manifest_file import looks_like_json
 from pulp_docker.common.tar_limits import TarLimits
-from pulp_docker.common.tarball import Archive, Member, walk
-from pulp_docker.plugins.ingest.spooled import Spooled
+from pulp_docker.common.tarball import Archive, walk
+from pulp_docker.plugins.ingest.spooled import Spooled, spool_into
 from pulp_platform import config
 from pulp_platform.storage import ContentStore, StagedFile
 from pulp_platform.upload_streams import StreamedUpload, UploadTail
@@ -30,16 +30,13 @@ class TarballConsumer:
         return bool(head) and not looks_like_json(head[:64])
 
     def consume(self, tail: UploadTail, store: ContentStore) -> dict[str, Any]:
-        def spool(member: Member, stream: BinaryIO) -> Spooled:
-            return Spooled(store.stage(stream, limit=member.size))
-
-        archive = walk(tail, spool, upload_size=tail.size_so_far,  # type: ignore[arg-type]
+        archive = walk(tail, spool_into(store), upload_size=tail.size_so_far,  # type: ignore[arg-type]
                        limits=tar_limits(), staging_dir=store.tmp)
         files = {}
         for path, handle in archive.files.items():
             staged = handle.staged_file  # type: ignore[attr-defined]
             files[path] = {"file": staged.path.name, "digest": staged.digest, "size": staged.size}
-        return {"files": files, "links": archive.links, "compressed": archive.compressed, "read": tail.tell()}
+        return {"files": files, "links": archive.links, "compressed": archive.compressed}
 
 
 def streamed_archive(streamed: StreamedUpload) -> Archive:

@@ -7,7 +7,8 @@ recognises ``staged_file`` and takes the file without writing it again.
 
 from __future__ import annotations
 
-from typing import BinaryIO
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 from pulp_platform.storage import StagedFile
 
@@ -39,3 +40,12 @@ class SpooledReader:
     def close(self) -> None:
         if self._file is not None:
             self._file.close()
+
+
+def spool_into(stager: Any) -> Callable[[Any, BinaryIO], Spooled]:
+    """A ``tarball.walk`` spool that stages each member with ``stager.stage`` (a ``Staging`` or a
+    ``ContentStore``), bounded by the size its tar header claims, so a lying header cannot fill the disk."""
+    def spool(member: Any, stream: BinaryIO) -> Spooled:
+        return Spooled(stager.stage(stream, limit=member.size))
+
+    return spool
