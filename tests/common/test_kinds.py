@@ -20,7 +20,7 @@ from tarballs import cut_in_last_member, docker_v1_image, without_end_of_archive
 
 from pulp_docker.common import kinds, manifest, media_types
 from pulp_docker.common.error_codes import DockerError
-from pulp_docker.common.tarball import spool_in_memory, walk
+from pulp_docker.common.tarball import looks_like_tarball, spool_in_memory, walk
 
 DATA = Path(__file__).parent.parent / "data"
 COMPRESSORS = {
@@ -235,3 +235,18 @@ def test_a_manifest_json_upload_is_recognised() -> None:
     assert looks_like_json(b"\n  " + data) and not looks_like_json((DATA / "skopeo-v2s2.tar").read_bytes()[:64])
     [top] = ManifestFileSource(data).top_manifests()
     assert top.data == data
+
+
+@pytest.mark.parametrize("fixture", sorted(p.name for p in DATA.glob("*.tar")))
+@pytest.mark.parametrize("compressor", [None, *COMPRESSORS])
+def test_every_tarball_kind_is_recognised_from_its_head(fixture: str, compressor: str | None) -> None:
+    data = (DATA / fixture).read_bytes()
+    if compressor:
+        data = COMPRESSORS[compressor](data)
+    assert looks_like_tarball(data[:4096])
+
+
+@pytest.mark.parametrize("head", [b'{"schemaVersion": 2}', b"plain text\n" * 100, bytes(512), b"\x1f"],
+                         ids=["manifest", "text", "zeros", "short"])
+def test_what_is_no_tarball_is_not_recognised(head: bytes) -> None:
+    assert not looks_like_tarball(head)

@@ -135,9 +135,12 @@ def test_one_upload_imported_twice_streams_once(pulp_server) -> None:
     imported(import_it(pulp_server, second, upload_id, tag="b"), streamed=False)
 
 
-def test_a_manifest_upload_starts_no_stream(pulp_server) -> None:
+@pytest.mark.parametrize("head", [b'{"schemaVersion": 2}', b"a text file for another importer\n" * 40],
+                         ids=["manifest", "text"])
+def test_an_upload_that_is_no_tarball_starts_no_stream(pulp_server, head: bytes) -> None:
+    """Uploads have no type until their import: only one that starts as a tar (or compressed) is read."""
     upload_id = create_upload(pulp_server)
-    put(pulp_server, upload_id, 0, b'{"schemaVersion": 2}')
+    put(pulp_server, upload_id, 0, head)
     time.sleep(0.1)
     assert not [d for d in stream_dirs(pulp_server) if upload_id in d.name]
     pulp_server.api("DELETE", f"content/uploads/{upload_id}/")

@@ -231,6 +231,18 @@ def compression(fileobj: BinaryIO) -> bytes | None:
     return next((magic for magic in _DECOMPRESSORS if head.startswith(magic)), None)
 
 
+def looks_like_tarball(head: bytes) -> bool:
+    """Whether an upload starting with ``head`` is one ``walk`` reads: compressed, or a tar header block
+    whose checksum holds (what ``tarfile`` checks; a head shorter than one block is not recognised)."""
+    if any(head.startswith(magic) for magic in _DECOMPRESSORS):
+        return True
+    try:
+        tarfile.TarInfo.frombuf(head[:tarfile.BLOCKSIZE], tarfile.ENCODING, "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
+
+
 def _is_real_file(fileobj: BinaryIO) -> bool:
     try:
         fileobj.fileno()

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulp_docker.common.manifest_file import looks_like_json
 from pulp_docker.common.tar_limits import TarLimits
-from pulp_docker.common.tarball import Archive, walk
+from pulp_docker.common.tarball import Archive, looks_like_tarball, walk
 from pulp_docker.plugins.ingest.spooled import Spooled, spool_into
 from pulp_platform import config
 from pulp_platform.storage import ContentStore, StagedFile
@@ -24,10 +23,14 @@ from pulp_platform.upload_streams import StreamedUpload, UploadTail
 
 
 class TarballConsumer:
-    """``Importer.upload_consumer`` of the docker importer: every upload that is not a manifest (JSON)."""
+    """``Importer.upload_consumer`` of the docker importer: an upload that starts as a tarball does.
+
+    Uploads are not typed until their import, so another importer's upload may be read too; it must
+    look like a tar (or a compressed stream) to be.
+    """
 
     def claims(self, head: bytes) -> bool:
-        return bool(head) and not looks_like_json(head[:64])
+        return looks_like_tarball(head)
 
     def consume(self, tail: UploadTail, store: ContentStore) -> dict[str, Any]:
         archive = walk(tail, spool_into(store), upload_size=tail.size_so_far,  # type: ignore[arg-type]
