@@ -81,7 +81,8 @@ class UploadTail:
 
     ``read(n)`` returns what is there, up to ``n`` bytes, as a pipe does; it waits only when nothing is,
     and returns b"" once the stream is sealed (the upload's size is then its end). Short reads let a
-    complete tar finish as soon as its end-of-archive block is in, without waiting for the seal.
+    complete compressed tar finish as soon as its last block is in, without waiting for the seal.
+    ``read_at`` reads by position, waiting for all it asks (an uncompressed tar is read so).
     """
 
     def __init__(self, path: Path, where: Path, wake: threading.Event) -> None:
@@ -109,11 +110,27 @@ class UploadTail:
     def read(self, n: int | None = -1) -> bytes:
         if n is None or n < 0:
             raise ValueError("an upload tail reads in pieces")
+        self._wait_for(self.position + 1)
+        data = self._pread(self.position, n)
+        self.position += len(data)
+        return data
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        """``n`` bytes at ``offset``, waiting until they are in; fewer only where the sealed upload ends.
+
+        What ``tarball.walk`` reads an uncompressed tar by (``tarball.Arriving``): whole reads, as from a
+        file, so that members go straight from the upload to their spool in large pieces.
+        """
+        self._wait_for(offset + n)
+        return self._pread(offset, n)
+
+    def _wait_for(self, end: int) -> None:
+        """Until the upload holds ``end`` bytes or is sealed (its size is then its end)."""
         waited_since = None
-        while self.seen <= self.position:
+        while self.seen < end:
             self.seen = os.fstat(self.fd).st_size
-            if self.seen > self.position or self._sealed():
-                break
+            if self.seen >= end or self._sealed():
+                return
             now = time.monotonic()
             waited_since = waited_since or now
             if now - waited_since > STALL_SECONDS:
@@ -121,8 +138,9 @@ class UploadTail:
             # Woken by this process's writes; another process's are seen by polling the size.
             self._wake.wait(0.05 if now - waited_since < 5 else 1.0)
             self._wake.clear()
-        data = os.pread(self.fd, max(0, min(n, self.seen - self.position)), self.position)
-        self.position += len(data)
+
+    def _pread(self, offset: int, n: int) -> bytes:
+        data = os.pread(self.fd, max(0, min(n, self.seen - offset)), offset)
         self._say_alive()
         self._unchecked += len(data)
         if self._unchecked >= ROOM_CHECK_BYTES:  # what is read is written again, by the consumer

@@ -250,3 +250,45 @@ def test_every_tarball_kind_is_recognised_from_its_head(fixture: str, compressor
                          ids=["manifest", "text", "zeros", "short"])
 def test_what_is_no_tarball_is_not_recognised(head: bytes) -> None:
     assert not looks_like_tarball(head)
+
+
+class _Arriving:
+    """An ``Arriving`` source over bytes (what has arrived is all there is)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data, self.reads, self.position = data, 0, 0
+
+    def read_at(self, offset: int, n: int) -> bytes:
+        self.reads += 1
+        return self.data[offset:offset + n]
+
+    # What ``compression`` sniffs the magic with.
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int) -> int:
+        self.position = position
+        return position
+
+    def read(self, n: int) -> bytes:
+        data = self.data[self.position:self.position + n]
+        self.position += len(data)
+        return data
+
+
+def test_an_arriving_tar_is_read_by_position_and_spooled() -> None:
+    data = (DATA / "oci-archive.tar").read_bytes()
+    arriving = _Arriving(data)
+    source = kinds.open_source(walk(arriving, spool_in_memory, upload_size=lambda: len(data)))  # type: ignore[arg-type]
+    assert arriving.reads > 0 and arriving.position == 0  # by position, after the magic was sniffed
+    [top] = source.top_manifests()
+    assert top.digest == FACTS_OCI
+    for blob in manifest.parse(top.data).blobs:
+        assert sha256(_served(source, blob.digest)) == blob.digest
+
+
+def test_an_arriving_tar_cut_inside_a_member_is_truncated() -> None:
+    data = cut_in_last_member((DATA / "skopeo-v2s2.tar").read_bytes())
+    with pytest.raises(DockerError) as caught:
+        walk(_Arriving(data), spool_in_memory, upload_size=lambda: len(data))  # type: ignore[arg-type]
+    assert caught.value.code == "DKR1030"

@@ -44,6 +44,26 @@ def test_a_read_waits_for_bytes_and_returns_what_is_there(tail) -> None:
     writer.join()
 
 
+def test_a_read_by_position_waits_for_all_it_asks(tail) -> None:
+    reader, upload, where, wake = tail
+
+    def write_later() -> None:
+        with open(upload, "ab") as f:
+            for piece in (b"abc", b"def", b"ghi"):
+                time.sleep(0.05)
+                f.write(piece)
+                f.flush()
+                wake.set()
+
+    writer = threading.Thread(target=write_later)
+    writer.start()
+    assert reader.read_at(2, 6) == b"cdefgh"  # whole, as from a file, though it came in three writes
+    writer.join()
+    (where / "sealed").touch()
+    assert reader.read_at(7, 100) == b"hi"  # fewer only where the sealed upload ends
+    assert reader.read_at(9, 1) == b""
+
+
 def test_the_seal_makes_the_size_the_end(tail) -> None:
     reader, upload, where, _wake = tail
     upload.write_bytes(b"0123456789")

@@ -12,6 +12,9 @@ like any other file.
   seeked, so each member is handed to the caller's ``spool`` while it streams past; the server's
   spool writes it to the content store's tmp dir, hashing as it writes, and that file is what the
   store commits later (each byte written once).
+- An uncompressed tar **still arriving** (an ``Arriving`` source: an upload read as its chunks come
+  in) is read like one in place, by position, and each member is spooled as its bytes arrive: its
+  bytes go from the file to the spool in large reads, never through tarfile's stream buffers.
 
 Refused, with DKR1031 naming the member: absolute paths, ``..``, control characters in a name,
 devices, fifos and sparse files, a regular member that appears twice. With DKR1030: a member claiming
@@ -144,12 +147,58 @@ class FileRange:
     def file_range(self) -> tuple[int, int, int]:
         return self.fd, self.offset, self.size
 
+    def _pread(self, n: int, at: int) -> bytes:
+        return os.pread(self.fd, n, at)
+
     def read(self, n: int = -1) -> bytes:
         left = self.size - self.position
         n = left if n is None or n < 0 else min(n, left)
-        data = os.pread(self.fd, n, self.offset + self.position) if n else b""
+        data = self._pread(n, self.offset + self.position) if n else b""
         if len(data) < n:
             raise DockerError(DKR1030, reason="the upload ended inside a member (truncated)")
+        self.position += len(data)
+        return data
+
+
+class Arriving(Protocol):
+    """A file still being written, read by position: ``read_at`` waits for bytes not there yet and returns
+    fewer than asked only where the file has ended for good."""
+
+    def read_at(self, offset: int, n: int) -> bytes: ...
+
+
+class ArrivingRange(FileRange):
+    """A member's bytes in an uncompressed tar still arriving, read as they come in."""
+
+    file_range = None  # type: ignore[assignment]  # not all there yet: never copied by range
+
+    def __init__(self, source: Arriving, offset: int, size: int) -> None:
+        self.source, self.offset, self.size = source, offset, size
+        self.position = 0
+
+    def _pread(self, n: int, at: int) -> bytes:
+        return self.source.read_at(at, n)
+
+
+class _Positioned:
+    """An ``Arriving`` source as the seekable file tarfile's ``r:`` mode reads (whole reads, as a file's)."""
+
+    def __init__(self, source: Arriving) -> None:
+        self.source, self.position = source, 0
+
+    def tell(self) -> int:
+        return self.position
+
+    def seek(self, position: int, whence: int = os.SEEK_SET) -> int:
+        if whence != os.SEEK_SET:
+            raise OSError("an arriving file seeks to absolute positions only")
+        self.position = position
+        return position
+
+    def read(self, n: int | None = -1) -> bytes:
+        if n is None or n < 0:
+            raise ValueError("an arriving file is read in pieces")
+        data = self.source.read_at(self.position, n)
         self.position += len(data)
         return data
 
@@ -251,11 +300,16 @@ def _is_real_file(fileobj: BinaryIO) -> bool:
     return True
 
 
+def _is_arriving(fileobj: BinaryIO) -> bool:
+    return callable(getattr(fileobj, "read_at", None))
+
+
 @contextmanager
-def _tar(fileobj: BinaryIO, magic: bytes | None, in_place: bool, budget: Budget) -> Iterator[tarfile.TarFile]:
+def _tar(fileobj: BinaryIO, magic: bytes | None, by_position: bool, budget: Budget) -> Iterator[tarfile.TarFile]:
     tarinfo = _tarinfo_class(budget)
-    if in_place:
-        with tarfile.open(fileobj=fileobj, mode="r:", tarinfo=tarinfo) as tar:
+    if by_position:
+        seekable = _Positioned(fileobj) if _is_arriving(fileobj) else fileobj  # type: ignore[arg-type]
+        with tarfile.open(fileobj=seekable, mode="r:", tarinfo=tarinfo) as tar:  # type: ignore[call-overload]
             yield tar
         return
     with _DECOMPRESSORS[magic](fileobj) if magic else nullcontext(fileobj) as plain:
@@ -270,7 +324,8 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
     """Index every regular file of the tar in ``fileobj`` (seekable, and kept open by the caller).
 
     Members of an uncompressed tar in a real file become ``InPlace`` handles over ``fileobj``; those of
-    a compressed one (or of an in-memory one) go through ``spool`` as they stream past. ``on_member``
+    a compressed one (or of an in-memory one) go through ``spool`` as they stream past, those of an
+    uncompressed ``Arriving`` one as they arrive (read by position). ``on_member``
     is called before each member (progress, cancellation). Paths are relative to the image root: a
     ``./`` prefix or one top folder holding everything is removed. ``upload_size`` may be a callable
     giving the bytes so far, for an upload read while it arrives. ``limits`` (default ``TarLimits()``)
@@ -282,9 +337,10 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
     links: dict[str, str] = {}
     magic = compression(fileobj)
     in_place = magic is None and _is_real_file(fileobj)
+    arriving = magic is None and not in_place and _is_arriving(fileobj)
     budget = Budget(limits or TarLimits(), upload_size, staging_dir=None if in_place else staging_dir)
     try:
-        with _tar(fileobj, magic, in_place, budget) as tar:
+        with _tar(fileobj, magic, in_place or arriving, budget) as tar:
             for info in tar:
                 path = normalise(info.name)
                 budget.member(info.name, info.size, info.isreg())
@@ -310,6 +366,8 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
                     on_member(member)
                 if in_place:
                     found[path] = InPlace(fileobj.fileno(), info.offset_data, info.size)
+                elif arriving:
+                    found[path] = spool(member, ArrivingRange(fileobj, info.offset_data, info.size))  # type: ignore[arg-type]
                 else:
                     found[path] = spool(member, tar.extractfile(info))  # type: ignore[arg-type]
             end = getattr(tar, "pulp_end", None)
