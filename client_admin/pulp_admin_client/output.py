@@ -116,6 +116,9 @@ class BinaryRateColumn(ProgressColumn):
 
     def render(self, task: Any) -> Text:
         speed = task.finished_speed or task.speed
+        if speed is None and task.finished and task.elapsed:
+            # Sent in one piece (smaller than a send block): rich has a single sample, so its average.
+            speed = (task.completed - task.fields.get("resumed_at", 0)) / task.elapsed
         return Text("?" if speed is None else f"{human_size(speed)}/s", style="progress.data.speed")
 
 
@@ -153,7 +156,7 @@ class TransferProgress:
                 console=Console(file=self.stream), transient=False,
             )
             self._rich.start()
-            self._task = self._rich.add_task(self.label, total=self.total, completed=self.done)
+            self._task = self._rich.add_task(self.label, total=self.total, completed=self.done, resumed_at=self.done)
         elif self.done:
             self._line(f"resuming at {human_size(self.done)}")
         return self
