@@ -11,6 +11,7 @@ connection, so an acknowledged write survives a kill of the database process: wh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -36,6 +37,11 @@ def connect(uri: str) -> None:
     mongoengine.disconnect()
     mongoengine.connect(host=uri, db=_db_name(uri), connect=False, tz_aware=True, uuidRepresentation="standard",
                         **write_concern(uri))
+
+
+def disconnect() -> None:
+    """Close the default alias's client: its sockets and its monitor's."""
+    mongoengine.disconnect()
 
 
 def write_concern(uri: str) -> dict[str, Any]:
@@ -102,7 +108,10 @@ class EmbeddedDatabase:
 
     @property
     def uri(self) -> str:
-        return f"mongodb://127.0.0.1:{self.port}/{DB_NAME}?directConnection=true"
+        # One local node has no topology to follow: pymongo's monitor asks ``hello`` every 10 s
+        # (``poll``) instead of holding a streamed ``hello`` open, which its server wakes for four times a
+        # second (0.06 % of a core, of the idle tree's 0.43 %).
+        return f"mongodb://127.0.0.1:{self.port}/{DB_NAME}?directConnection=true&serverMonitoringMode=poll"
 
     @property
     def pid_file(self) -> Path:
@@ -136,6 +145,10 @@ class EmbeddedDatabase:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
+            # Its stop waits up to 2 s for its accept loop to see the stop flag, which only a new
+            # connection makes it look at: one, closed at once, ends that wait.
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                pass
             try:
                 self.process.wait(15)
             except subprocess.TimeoutExpired:

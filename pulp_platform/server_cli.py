@@ -153,14 +153,14 @@ def _url(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
-def _uvicorn_server(settings: Settings, mongo_uri: str):
+def _uvicorn_server(settings: Settings, mongo_uri: str, reaper: bool = True):
     import uvicorn
 
     from pulp_platform.webapi.app import create_app
     from pulp_platform.webapi.pathsend import pathsend_protocol
     from pulp_platform.webapi.quiet_server import QuietServer
 
-    app = create_app(settings, mongo_uri)
+    app = create_app(settings, mongo_uri, reaper=reaper)
     config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower(), lifespan="on",
                             timeout_graceful_shutdown=10, proxy_headers=False, http=pathsend_protocol())
     return QuietServer(config)
@@ -283,7 +283,8 @@ def _run(settings: Settings) -> None:
         in_process_worker = settings.workers >= 1
         children = Children(settings, mongo_uri, settings.workers - 1 if in_process_worker else 0)
         children.start()
-        server = _uvicorn_server(settings, mongo_uri)
+        # The in-process worker's heartbeat reaps as well, and the API stops with it: one reaper is enough.
+        server = _uvicorn_server(settings, mongo_uri, reaper=not in_process_worker)
         server_box["server"] = server
         if stop_requested.is_set():
             return
@@ -334,6 +335,8 @@ def _run(settings: Settings) -> None:
         if children:
             children.stop()
         if database:
+            # Our connections close first: the database then has no client left to wait for.
+            db.disconnect()
             database.stop()
         log.info("pulp-server stopped")
 

@@ -29,7 +29,7 @@ log = logging.getLogger(__name__)
 
 
 def beat_interval(worker_timeout: float) -> float:
-    return max(0.2, min(5.0, worker_timeout / 5))
+    return max(0.2, min(10.0, worker_timeout / 3))
 
 
 def heartbeat(name: str) -> None:

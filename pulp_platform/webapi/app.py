@@ -91,8 +91,11 @@ def api_routes() -> list[BaseRoute]:
     ]
 
 
-def create_app(settings: Settings, mongo_uri: str) -> Starlette:
-    """The API for ``settings``; the database connection must already be made (``db.connect``)."""
+def create_app(settings: Settings, mongo_uri: str, reaper: bool = True) -> Starlette:
+    """The API for ``settings``; the database connection must already be made (``db.connect``).
+
+    ``reaper``: reap dead workers from this process too (not needed beside a worker of its own).
+    """
     found = plugin_api.plugins(settings.plugin_modules)
     celery = create_celery(settings)
     routes = api_routes()
@@ -105,12 +108,15 @@ def create_app(settings: Settings, mongo_uri: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # The API reaps dead workers too, so tasks are failed even when every worker is gone.
-        reaper = workers.Heartbeat(None, settings.worker_timeout, lambda task_id: send(celery, task_id))
-        reaper.start()
+        beat = None
+        if reaper:
+            beat = workers.Heartbeat(None, settings.worker_timeout, lambda task_id: send(celery, task_id))
+            beat.start()
         try:
             yield
         finally:
-            reaper.stop()
+            if beat is not None:
+                beat.stop()
 
     app = Starlette(routes=routes, exception_handlers=HANDLERS, lifespan=lifespan)
     uploads_ = Uploads(settings.upload_path)
