@@ -1,80 +1,67 @@
-"""The web UI's routes, mounted into the platform's server (the ``pulp.web_apps`` entry point).
+"""The web UI, mounted into the platform's server (the ``pulp.web_apps`` entry point).
 
-::
-
-    GET  /                                            -> /ui/
-    GET  /ui/                                         repositories (?q=prefix&page=N)
-    GET  /ui/signin, POST /ui/signin, POST /ui/signout
-    GET  /ui/repositories/new, POST /ui/repositories/ create
-    GET  /ui/repositories/<id>/                       tags (?q=prefix&sort=name|name-desc|newest|oldest&page=N)
-    GET|POST /ui/repositories/<id>/delete             confirm, delete
-    POST /ui/repositories/<id>/publish
-    POST /ui/repositories/<id>/tags/                  add a tag
-    GET|POST /ui/repositories/<id>/tags/<name>/remove confirm, remove
-    GET  /ui/repositories/<id>/manifests/<digest>
-    GET  /ui/tasks/, /ui/tasks/<task id>/
-    /ui/api/...                                       JSON for the pages' scripts (api.py)
-    /ui/static/...                                    CSS and JavaScript
+Its code, its templates and Jinja2 are loaded on the first request under ``/`` or ``/ui``: a server
+nobody opens the page of does not hold them (about 6 MB of the idle server). The routes are in
+``routes``; the tag index of the repository pages is built at start, in the background, all the same.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
-from starlette.staticfiles import StaticFiles
+import threading
+from typing import Any
 
-from pulp_docker.plugins.webui import api, views_auth, views_manifests, views_repositories, views_tasks
-from pulp_docker.plugins.webui.guard import not_found, page
-from pulp_docker.plugins.webui.rendering import HERE, compile_templates
-from pulp_docker.plugins.webui.sessions import Visitor
+from starlette.routing import BaseRoute, Match, NoMatchFound
+from starlette.types import Receive, Scope, Send
+
 from pulp_docker.plugins.webui.tag_order import make_index_soon
 
-REPO = "/ui/repositories/{repo_id}/"
+_ROUTE = "webui.route"  # where ``matches`` leaves the route it found, for ``handle``
 
 
-async def to_ui(request: Request) -> Response:
-    return RedirectResponse("/ui/", status_code=307)
+class LazyPages(BaseRoute):
+    """Every UI route, as one route whose table is imported (and its templates compiled) when first needed."""
 
+    def __init__(self) -> None:
+        self._routes: list[BaseRoute] | None = None
+        self._lock = threading.Lock()
 
-@page
-def unknown(request: Request, visitor: Visitor) -> Response:
-    raise not_found("page at this address")
+    def routes(self) -> list[BaseRoute]:
+        if self._routes is None:
+            with self._lock:
+                if self._routes is None:
+                    from pulp_docker.plugins.webui.rendering import compile_templates
+                    from pulp_docker.plugins.webui.routes import routes
 
+                    compile_templates()
+                    self._routes = routes()
+        return self._routes
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/", to_ui, methods=["GET", "HEAD"]),
-        Route("/ui", to_ui, methods=["GET", "HEAD"]),
-        Route("/ui/", views_repositories.repositories, methods=["GET", "HEAD"]),
-        Route("/ui/signin", views_auth.signin_form, methods=["GET", "HEAD"]),
-        Route("/ui/signin", views_auth.signin, methods=["POST"]),
-        Route("/ui/signout", views_auth.signout, methods=["POST"]),
-        Route("/ui/repositories/new", views_repositories.new_repository, methods=["GET", "HEAD"]),
-        Route("/ui/repositories/", views_repositories.create_repository, methods=["POST"]),
-        Route(REPO, views_repositories.repository, methods=["GET", "HEAD"]),
-        Route(REPO + "delete", views_repositories.confirm_delete, methods=["GET", "HEAD"]),
-        Route(REPO + "delete", views_repositories.delete_repository, methods=["POST"]),
-        Route(REPO + "publish", views_repositories.publish, methods=["POST"]),
-        Route(REPO + "tags/", views_repositories.add_tag, methods=["POST"]),
-        Route(REPO + "tags/{name}/remove", views_repositories.confirm_remove_tag, methods=["GET", "HEAD"]),
-        Route(REPO + "tags/{name}/remove", views_repositories.remove_tag, methods=["POST"]),
-        Route(REPO + "manifests/{digest}", views_manifests.manifest, methods=["GET", "HEAD"]),
-        Route("/ui/tasks/", views_tasks.tasks, methods=["GET", "HEAD"]),
-        Route("/ui/tasks/{task_id}/", views_tasks.task, methods=["GET", "HEAD"]),
-        Route("/ui/api/tasks/", api.task_states, methods=["GET"]),
-        Route("/ui/api/uploads/", api.create_upload, methods=["POST"]),
-        Route("/ui/api/uploads/{upload_id}/", api.upload_status, methods=["GET"]),
-        Route("/ui/api/uploads/{upload_id}/", api.delete_upload, methods=["DELETE"]),
-        Route("/ui/api/uploads/{upload_id}/{offset}/", api.put_chunk, methods=["PUT"]),
-        Route("/ui/api/repositories/{repo_id}/import_upload/", api.import_upload, methods=["POST"]),
-        Mount("/ui/static", StaticFiles(directory=HERE / "static"), name="ui-static"),
-        Route("/ui/{path:path}", unknown, methods=["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"]),
-    ]
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or not (path == "/" or path == "/ui" or path.startswith("/ui/")):
+            return Match.NONE, {}
+        partial: Scope | None = None
+        for route in self.routes():
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return Match.FULL, {**child, _ROUTE: route}
+            if match is Match.PARTIAL and partial is None:
+                partial = {**child, _ROUTE: route}
+        return (Match.PARTIAL, partial) if partial is not None else (Match.NONE, {})
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await scope[_ROUTE].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        for route in self.routes():
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                pass
+        raise NoMatchFound(name, path_params)
 
 
 def mount(route_list: list) -> None:
-    """Append the UI's routes (the ``pulp.web_apps`` entry point)."""
-    compile_templates()
+    """Append the UI (the ``pulp.web_apps`` entry point)."""
     make_index_soon()
-    route_list += routes()
+    route_list.append(LazyPages())
