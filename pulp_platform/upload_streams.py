@@ -200,12 +200,12 @@ class UploadStreams:
         handle = self.uploads.open_at(upload_id, offset)
         return ChunkWriter(self, upload_id, handle)
 
-    def wrote(self, upload_id: str, offset: int, data: bytes) -> None:
+    def wrote(self, upload_id: str, offset: int, data: bytes | memoryview) -> None:
         """Bytes ``data`` are in the upload at ``offset``: wake its stream, or start one at offset 0."""
         if offset != 0 or not self.consumers or upload_id in _LIVE:
             _wake(upload_id)
             return
-        head = data[:HEAD_BYTES]
+        head = bytes(data[:HEAD_BYTES])
         consumer = next((c for c in self.consumers if c.claims(head)), None)
         if consumer is None:
             return
@@ -297,7 +297,7 @@ class ChunkWriter:
         self.fd = handle.fileno()
         self.position = handle.tell()
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | memoryview) -> None:
         offset = self.position
         overlap = min(len(data), max(0, os.fstat(self.fd).st_size - offset))
         start = 0
