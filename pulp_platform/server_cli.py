@@ -161,8 +161,12 @@ def _uvicorn_server(settings: Settings, mongo_uri: str, reaper: bool = True):
     from pulp_platform.webapi.quiet_server import QuietServer
 
     app = create_app(settings, mongo_uri, reaper=reaper)
+    # Idle keep-alive connections stay open 75 s (nginx's default; uvicorn's is 5 s): a server closing
+    # one just as its client reuses it fails that request, and httpx, unlike Go's clients, does not
+    # retry it (seen once in 2,290 GETs of tests/platform/test_platform_load.py on a loaded machine).
     config = uvicorn.Config(app, log_config=None, log_level=settings.log_level.lower(), lifespan="on",
-                            timeout_graceful_shutdown=10, proxy_headers=False, http=pathsend_protocol())
+                            timeout_graceful_shutdown=10, timeout_keep_alive=75, proxy_headers=False,
+                            http=pathsend_protocol())
     return QuietServer(config)
 
 
