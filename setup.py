@@ -48,7 +48,7 @@ setup(
     package_data={"pulp_docker.plugins.webui": ["templates/*.html", "static/*"]},
     install_requires=[
         "mongoengine>=0.29",
-        "pymongo>=4.6",
+        "pymongo>=4.7",  # serverMonitoringMode (the embedded database's URI)
         "celery[sqlalchemy]>=5.4",
         "redis>=5",
         "starlette>=0.40",
