@@ -105,7 +105,6 @@ class Archive:
     files: dict[str, Handle] = field(default_factory=dict)
     # Symbolic and hard links: path -> the path they point at, relative to the image root.
     links: dict[str, str] = field(default_factory=dict)
-    compressed: bool = False
 
     def resolve(self, path: str) -> str | None:
         """The regular file ``path`` names, following links inside the archive; None if there is none.
@@ -391,7 +390,7 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
         cut = len(prefix) + 1
         found = {path[cut:]: value for path, value in found.items()}
         links = {path[cut:]: target[cut:] if target.startswith(prefix + "/") else "" for path, target in links.items()}
-    return Archive(found, links, not in_place)
+    return Archive(found, links)
 
 
 def _link_target(path: str, info: tarfile.TarInfo) -> str:

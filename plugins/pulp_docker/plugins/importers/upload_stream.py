@@ -39,7 +39,7 @@ class TarballConsumer:
         for path, handle in archive.files.items():
             staged = handle.staged_file  # type: ignore[attr-defined]
             files[path] = {"file": staged.path.name, "digest": staged.digest, "size": staged.size}
-        return {"files": files, "links": archive.links, "compressed": archive.compressed}
+        return {"files": files, "links": archive.links}
 
 
 def streamed_archive(streamed: StreamedUpload) -> Archive:
@@ -47,7 +47,7 @@ def streamed_archive(streamed: StreamedUpload) -> Archive:
     result = streamed.result
     files = {path: Spooled(StagedFile(streamed.file(entry["file"]), entry["digest"], int(entry["size"])))
              for path, entry in result["files"].items()}
-    return Archive(files, dict(result["links"]), bool(result["compressed"]))
+    return Archive(files, dict(result["links"]))
 
 
 def tar_limits(settings: config.Settings | None = None) -> TarLimits:
