@@ -307,8 +307,7 @@ def _is_arriving(fileobj: BinaryIO) -> bool:
 def _tar(fileobj: BinaryIO, magic: bytes | None, by_position: bool, budget: Budget) -> Iterator[tarfile.TarFile]:
     tarinfo = _tarinfo_class(budget)
     if by_position:
-        seekable = _Positioned(fileobj) if _is_arriving(fileobj) else fileobj  # type: ignore[arg-type]
-        with tarfile.open(fileobj=seekable, mode="r:", tarinfo=tarinfo) as tar:  # type: ignore[call-overload]
+        with tarfile.open(fileobj=fileobj, mode="r:", tarinfo=tarinfo) as tar:
             yield tar
         return
     with _DECOMPRESSORS[magic](fileobj) if magic else nullcontext(fileobj) as plain:
@@ -339,7 +338,8 @@ def walk(fileobj: BinaryIO, spool: Spool, *, upload_size: int | Callable[[], int
     arriving = magic is None and not in_place and _is_arriving(fileobj)
     budget = Budget(limits or TarLimits(), upload_size, staging_dir=None if in_place else staging_dir)
     try:
-        with _tar(fileobj, magic, in_place or arriving, budget) as tar:
+        with _tar(_Positioned(fileobj) if arriving else fileobj, magic, in_place or arriving,  # type: ignore[arg-type]
+                  budget) as tar:
             for info in tar:
                 path = normalise(info.name)
                 budget.member(info.name, info.size, info.isreg())
