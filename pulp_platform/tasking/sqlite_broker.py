@@ -106,16 +106,19 @@ class Channel(virtual.Channel):
             raise Empty()
         return loads(row[1])
 
+    def _waiting(self, queue_id: int) -> int:
+        """Messages of the queue not delivered yet (the caller holds the lock)."""
+        return self._db.execute("SELECT count(*) FROM kombu_message WHERE queue_id = ? AND visible != 0",
+                                (queue_id,)).fetchone()[0]
+
     def _size(self, queue: str) -> int:
         with self._lock:
-            return self._db.execute("SELECT count(*) FROM kombu_message WHERE queue_id = ? AND visible != 0",
-                                    (self._queue_id(queue),)).fetchone()[0]
+            return self._waiting(self._queue_id(queue))
 
     def _purge(self, queue: str) -> int:
         with self._lock:
             queue_id = self._queue_id(queue)
-            count = self._db.execute("SELECT count(*) FROM kombu_message WHERE queue_id = ? AND visible != 0",
-                                     (queue_id,)).fetchone()[0]
+            count = self._waiting(queue_id)
             self._db.execute("DELETE FROM kombu_message WHERE queue_id = ?", (queue_id,))
         return count
 
