@@ -39,11 +39,6 @@ def connect(uri: str) -> None:
                         **write_concern(uri))
 
 
-def disconnect() -> None:
-    """Close the default alias's client: its sockets and its monitor's."""
-    mongoengine.disconnect()
-
-
 def write_concern(uri: str) -> dict[str, Any]:
     """The client options that make every write durable once acknowledged.
 

@@ -339,8 +339,6 @@ def _run(settings: Settings) -> None:
         if children:
             children.stop()
         if database:
-            # Our connections close first: the database then has no client left to wait for.
-            db.disconnect()
             database.stop()
         log.info("pulp-server stopped")
 
