@@ -15,7 +15,8 @@ heartbeat is older than ``worker_timeout`` (another machine), see ``tasking.live
    outside a task dir but push sessions), and registry blob-upload files whose session is gone (older
    than ``SESSION_FILE_GRACE``) are removed. Platform uploads (``uploads/``) are Pulp 2
    uploads that live until deleted, and are not touched; what was read of them as they arrived
-   (``tmp/stream-<id>``, ``upload_streams``) is a loose entry too: their imports read them anew.
+   (``tmp/stream-<id>``, ``upload_streams``) stays if the stream finished; any other first puts back
+   the bytes it handed over (``upload_holes``), then goes: their imports read the uploads anew.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pulp_platform import upload_streams
 from pulp_platform.config import Settings
 from pulp_platform.errors import PLP0052, PulpCodedException
 from pulp_platform.models.journal import TaskJournal
@@ -35,6 +37,8 @@ from pulp_platform.models.task import FINISHED, RUNNING, WAITING, TaskStatus, Wo
 from pulp_platform.storage import TASK_STAGING_PREFIX
 from pulp_platform.tasking import journal, workers
 from pulp_platform.tasking.liveness import owner_alive, process_alive, worker_alive
+from pulp_platform.upload_streams import STREAM_PREFIX
+from pulp_platform.uploads import Uploads
 
 log = logging.getLogger(__name__)
 # Loose files in the staging dir that outlive a request on purpose, and the collection whose row keeps
@@ -61,7 +65,8 @@ def recover(settings: Settings) -> dict[str, Any]:
         "workers_forgotten": forget_dead_workers(),
         "repositories_rolled_back": sorted(roll_back_dead_journals(settings.worker_timeout,
                                                                    republisher(app))),
-        "staged_removed": sweep_staging(settings.content_path, settings.worker_timeout),
+        "staged_removed": sweep_staging(settings.content_path, settings.worker_timeout,
+                                        uploads=Uploads(settings.upload_path)),
     }
     if any(report.values()):
         log.warning("recovered from an unclean stop: %s", report)
@@ -134,8 +139,11 @@ def republisher(app: Any) -> Callable[[str], None]:
     return republish
 
 
-def sweep_staging(content_path: Path, worker_timeout: float, *, session_grace: float = SESSION_FILE_GRACE) -> int:
-    """Remove what no live task or session will commit from the staging dir; returns how many entries."""
+def sweep_staging(content_path: Path, worker_timeout: float, *, session_grace: float = SESSION_FILE_GRACE,
+                  uploads: Uploads | None = None) -> int:
+    """Remove what no live task or session will commit from the staging dir; returns how many entries.
+
+    Upload streams (with ``uploads``) are settled by ``upload_streams.recover``: a finished one stays."""
     removed = sweep_task_staging(content_path, worker_timeout)
     tmp = content_path / "tmp"
     if not tmp.is_dir():
@@ -146,6 +154,12 @@ def sweep_staging(content_path: Path, worker_timeout: float, *, session_grace: f
             continue
         prefix = next((p for p in SESSION_FILES if entry.name.startswith(p)), None)
         if prefix and database[SESSION_FILES[prefix]].find_one({"_id": entry.name[len(prefix):]}, {"_id": 1}):
+            continue
+        if uploads is not None and entry.name.startswith(STREAM_PREFIX) and "." not in entry.name:
+            try:
+                removed += upload_streams.recover(entry, uploads)
+            except OSError:
+                log.exception("could not give upload %s its bytes back; its stream dir stays", entry.name)
             continue
         try:
             if prefix and time.time() - entry.stat().st_mtime < session_grace:

@@ -8,16 +8,22 @@ pace it is written. What the consumer stages goes to ``<content>/tmp/stream-<upl
 content store's filesystem, so the import commits by rename) and what it returns is kept beside it
 as ``result.json``.
 
+A member of an uncompressed tar is staged with ``UploadTail.stage_range``, which hands what it has
+staged over from the upload file (``upload_holes``: the upload keeps a hole, mapped to the staged file),
+so each byte takes the page cache and the disk once.
+
 The import task takes that result (``take``): it seals the stream (the upload is whole: past its size
-is the end), waits while the consumer reads the last chunk's bytes, and moves the stream dir into its
-own staging dir, so only one import can use it. It gets None, and reads the upload itself as before,
-whenever the stream cannot be trusted or did not finish:
+is the end), waits while the consumer reads the last chunk's bytes, and links the staged files into
+its own staging dir (the stream dir stays while the upload does: another import takes it again). It
+gets None, and reads the upload itself as before, with every byte put back first, whenever the
+stream cannot be trusted or did not finish:
 
 - a chunk rewrote bytes already in the upload with different ones (compared before the write, in
   ``ChunkWriter``; a resent identical chunk is skipped and the stream stays good);
 - the consumer failed: bad input, whose error the import's own read reports the same way;
-- the upload stalled for ``STALL_SECONDS``, the server restarted, ``MAX_STREAMS`` already ran, or the
-  disk came within ``STREAM_MIN_FREE`` of full (the stream's copy is removed, giving the space back).
+- the upload stalled for ``STALL_SECONDS``, the server restarted while it was read, ``MAX_STREAMS``
+  already ran, or, for what is copied rather than handed over (a compressed tar's members), the disk
+  came within ``STREAM_MIN_FREE`` of full (the stream's copy is removed, giving the space back).
 
 Bytes below the upload file's size are final: a chunk appends, or rewrites what is there (caught
 above). So the tail reads any byte below the size whichever process wrote it; writes in this process
@@ -26,6 +32,7 @@ wake it at once, others are seen by polling the size while it waits.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -38,8 +45,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from pulp_platform import upload_holes
 from pulp_platform.diskspace import RESERVE_BYTES
-from pulp_platform.storage import ContentStore
+from pulp_platform.storage import ContentStore, StagedFile
 from pulp_platform.uploads import Uploads
 
 log = logging.getLogger(__name__)
@@ -53,6 +61,8 @@ HEAD_BYTES = 4096             # what a consumer sees to decide
 # A stream is optional work: it stops well before the reserve the database and the broker need.
 STREAM_MIN_FREE = 2 * RESERVE_BYTES
 ROOM_CHECK_BYTES = 1024 * 1024
+PIECE = 1024 * 1024           # what ``stage_range`` reads at a time
+HANDOVER_BYTES = 4 * PIECE    # how much of a member is staged before the upload gives up its copy
 
 
 class StreamGone(Exception):
@@ -88,6 +98,7 @@ class UploadTail:
     def __init__(self, path: Path, where: Path, wake: threading.Event) -> None:
         self.fd = os.open(path, os.O_RDONLY)
         self.where = where
+        self.holes = upload_holes.Holes(path, where)
         self.position = 0
         self.seen = 0  # the largest size of the upload seen so far
         self._wake = wake
@@ -143,11 +154,39 @@ class UploadTail:
         data = os.pread(self.fd, max(0, min(n, self.seen - offset)), offset)
         self._say_alive()
         self._unchecked += len(data)
-        if self._unchecked >= ROOM_CHECK_BYTES:  # what is read is written again, by the consumer
+        # What is read is written again by the consumer; what is handed over takes no new space.
+        if self._unchecked >= ROOM_CHECK_BYTES and not self.holes.on:
             self._unchecked = 0
             if shutil.disk_usage(self.where).free < STREAM_MIN_FREE:
                 raise StreamGone("the disk is nearly full: the import reads the upload itself")
         return data
+
+    def stage_range(self, offset: int, size: int, store: ContentStore) -> StagedFile:
+        """Bytes ``offset..offset+size`` of the upload (a member), staged into ``store``, hashed as written.
+
+        Every few MiB staged are handed over (``upload_holes``): the upload file gives up its copy. On a
+        failure the staged file stays, since the map may name it: the stream's end restores and removes.
+        """
+        path = store.tmp / uuid.uuid4().hex
+        sha = hashlib.sha256()
+        done = handed = 0
+        with open(path, "wb", buffering=0) as out:
+            while done < size:
+                data = self.read_at(offset + done, min(PIECE, size - done))
+                if not data:
+                    raise StreamGone("the upload ended inside a member")
+                sha.update(data)
+                with memoryview(data) as view:
+                    written = 0
+                    while written < len(data):
+                        written += out.write(view[written:])
+                done += len(data)
+                if done == size or done - handed >= HANDOVER_BYTES:
+                    # Pieces end on a block boundary but the last, so that none leaves a block between two.
+                    cut = done if done == size else self.holes.align_down(offset + done) - offset
+                    self.holes.moved(offset + handed, offset + cut, path.name, handed)
+                    handed = cut
+        return StagedFile(path, f"sha256:{sha.hexdigest()}", size)
 
     def _sealed(self) -> bool:
         if (self.where / "invalid").exists() or not self.where.is_dir():
@@ -165,6 +204,7 @@ class UploadTail:
 
     def close(self) -> None:
         os.close(self.fd)
+        self.holes.close()
 
 
 class _Stream:
@@ -213,13 +253,9 @@ class UploadStreams:
             if upload_id in _LIVE or len(_LIVE) >= MAX_STREAMS:
                 return
             where = stream_dir(self.content_path, upload_id)
-            try:
-                where.mkdir(parents=True)
-                (where / "files").mkdir()
-            except FileExistsError:
+            if not _make_stream_dir(where):
                 return  # an earlier stream of this upload (failed, or done and kept): the import decides
             stream = _LIVE[upload_id] = _Stream(upload_id, where)
-        (where / "alive").touch()
         threading.Thread(target=self._run, args=(stream, consumer), daemon=True,
                          name=f"upload-stream-{upload_id[:8]}").start()
 
@@ -236,11 +272,18 @@ class UploadStreams:
             partial.rename(where / "result.json")
         except Exception as exc:  # noqa: BLE001 - any failure means: the import reads the upload itself
             log.debug("upload %s: read as it arrived, given up (%s); its import reads it", stream.upload_id, exc)
-            shutil.rmtree(where / "files", ignore_errors=True)
+            if tail is not None:
+                tail.close()
+                tail = None
             try:
                 (where / "failed").write_text(str(exc)[:500])
-            except OSError:
-                pass  # the dir is gone: the upload was deleted
+                upload_holes.restore(self.uploads.root / stream.upload_id, where)
+            except OSError as error:
+                # The dir is gone (the upload was deleted), or the disk is full: what is staged stays,
+                # named by the map, until a restore can put it back (the import's, or recovery's).
+                log.debug("upload %s: stream not cleared (%s)", stream.upload_id, error)
+            else:
+                shutil.rmtree(where / "files", ignore_errors=True)
         finally:
             if tail is not None:
                 tail.close()
@@ -266,6 +309,34 @@ class UploadStreams:
         except FileNotFoundError:
             return
         shutil.rmtree(gone, ignore_errors=True)
+
+
+def recover(where: Path, uploads: Uploads) -> bool:
+    """At start, a stream dir no thread reads: a finished stream stays for its import, any other gives
+    its upload every byte back and goes. Returns whether it went (OSError: a full disk, it stays)."""
+    upload = uploads.root / where.name[len(STREAM_PREFIX):]
+    finished = (where / "result.json").exists() and not any(
+        (where / marker).exists() for marker in ("invalid", "failed"))
+    if finished and upload.is_file():
+        return False
+    upload_holes.restore(upload, where)
+    shutil.rmtree(where, ignore_errors=True)
+    return True
+
+
+def _make_stream_dir(where: Path) -> bool:
+    """Make the stream dir whole (files/, the empty map, alive) under another name, then rename it into
+    place: a restore never finds a stream dir without its map. False if the upload has one already."""
+    making = where.with_name(f"new-{where.name}-{uuid.uuid4().hex}")
+    (making / "files").mkdir(parents=True)
+    upload_holes.create_map(making)
+    (making / "alive").touch()
+    try:
+        making.rename(where)
+        return True
+    except OSError:
+        shutil.rmtree(making, ignore_errors=True)
+        return False
 
 
 def _mark(content_path: str | os.PathLike, upload_id: str, marker: str) -> None:
@@ -302,6 +373,9 @@ class ChunkWriter:
         overlap = min(len(data), max(0, os.fstat(self.fd).st_size - offset))
         start = 0
         if overlap:
+            # What it overlaps may have been handed over to the stream's staged files: back first.
+            upload_holes.restore(self.streams.uploads.root / self.upload_id,
+                                 stream_dir(self.streams.content_path, self.upload_id))
             if os.pread(self.fd, overlap, offset) == data[:overlap]:
                 start = overlap
             else:
@@ -337,17 +411,27 @@ def seal(content_path: str | os.PathLike, upload_id: str) -> None:
     _wake(upload_id)
 
 
-def take(content_path: str | os.PathLike, upload_id: str, into: Path,
+def take(content_path: str | os.PathLike, upload_id: str, upload: Path, into: Path,
          canceled: Callable[[], bool] | None = None) -> StreamedUpload | None:
-    """The result of the upload's stream, once it has finished, moved under ``into``; None to read it anew.
+    """The result of the upload's stream, once it has finished, linked under ``into``; None to read it anew.
 
     Seals the stream first, then waits while it shows progress (``alive``), at most ``TAKE_STALL``
-    seconds without any.
+    seconds without any. The stream dir stays (its staged files are linked, not moved): its map may
+    name them for the upload's holes, and another import of the upload takes them again. Whenever it
+    returns None the upload file holds every byte again (``upload_holes.restore``).
     """
     where = stream_dir(content_path, upload_id)
     if not where.is_dir():
         return None
     seal(content_path, upload_id)
+    taken = _wait_and_link(where, upload_id, into, canceled)
+    if taken is None:
+        upload_holes.restore(upload, where)
+    return taken
+
+
+def _wait_and_link(where: Path, upload_id: str, into: Path,
+                   canceled: Callable[[], bool] | None) -> StreamedUpload | None:
     asked = time.monotonic()
     while True:
         if (where / "invalid").exists() or (where / "failed").exists():
@@ -369,12 +453,16 @@ def take(content_path: str | os.PathLike, upload_id: str, into: Path,
             live.done.wait(0.05)
         else:
             time.sleep(0.01)
-    into.mkdir(parents=True, exist_ok=True)
     taken = into / where.name
     try:
-        where.rename(taken)  # atomic: of two imports of one upload, one gets the stream
-    except OSError:
+        result = json.loads((where / "result.json").read_text())
+        (taken / "files").mkdir(parents=True)
+        for staged in (where / "files").iterdir():
+            os.link(staged, taken / "files" / staged.name)
+    except (OSError, ValueError):
+        shutil.rmtree(taken, ignore_errors=True)  # removed meanwhile, or a filesystem without links
         return None
-    if (taken / "invalid").exists():
+    if (where / "invalid").exists():
+        shutil.rmtree(taken, ignore_errors=True)
         return None
-    return StreamedUpload(taken, json.loads((taken / "result.json").read_text()))
+    return StreamedUpload(taken, result)

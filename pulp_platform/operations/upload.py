@@ -37,8 +37,8 @@ def import_upload(ctx: TaskContext, repo_id: str, upload_id: str | None, unit_ty
     file_path = Uploads(ctx.settings.upload_path).path(upload_id) if upload_id else None
     conduit = ctx.conduit(repo_id)
     if upload_id and type(importer).upload_consumer is not None:
-        conduit.streamed_upload = upload_streams.take(ctx.settings.content_path, upload_id, conduit.store.tmp,
-                                                      conduit.is_canceled)
+        conduit.streamed_upload = upload_streams.take(ctx.settings.content_path, upload_id, file_path,
+                                                      conduit.store.tmp, conduit.is_canceled)
     config = {**(doc.config or {}), **(override_config or {})}
     report = importer.upload_unit(conduit, unit_type_id, unit_key or {}, unit_metadata or {},
                                   file_path=file_path, config=config)

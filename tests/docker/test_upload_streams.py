@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import tarfile
 import time
 import uuid
 from pathlib import Path
@@ -126,13 +127,39 @@ def test_an_upload_cut_short_is_refused_as_before_and_leaves_nothing(pulp_server
     assert not staging_leftovers(pulp_server)
 
 
-def test_one_upload_imported_twice_streams_once(pulp_server) -> None:
+def test_one_upload_imported_twice_takes_the_stream_twice(pulp_server) -> None:
+    """The stream's files stay with the upload (its holes are mapped to them): the second import of it
+    takes them again; the third, after a chunk is resent, reads the upload, which has its bytes back."""
     data = FIXTURE.read_bytes()
-    first, second, upload_id = new_repo(pulp_server), new_repo(pulp_server), create_upload(pulp_server)
+    repos, upload_id = [new_repo(pulp_server) for _ in range(3)], create_upload(pulp_server)
     for offset, chunk in chunks(data, 64 * 1024):
         put(pulp_server, upload_id, offset, chunk)
-    imported(pulp_server.import_upload(first, upload_id, "docker_manifest", {}, {"tag": "a"}), streamed=True)
-    imported(import_it(pulp_server, second, upload_id, tag="b"), streamed=False)
+    for repo_id, tag in zip(repos[:2], "ab", strict=True):
+        details = imported(pulp_server.import_upload(repo_id, upload_id, "docker_manifest", {}, {"tag": tag}),
+                           streamed=True)
+        assert details["images"][0]["digest"] == FACTS["skopeo-v2s2.tar"]["manifest_digest_of_file_bytes"]
+    put(pulp_server, upload_id, 0, data[:1024])  # the same bytes: the upload is restored, the stream kept
+    assert (pulp_server.data_dir / "uploads" / upload_id).read_bytes() == data
+    details = imported(import_it(pulp_server, repos[2], upload_id, tag="c"), streamed=True)
+    assert details["images"][0]["digest"] == FACTS["skopeo-v2s2.tar"]["manifest_digest_of_file_bytes"]
+
+
+def test_the_upload_gives_up_what_the_stream_staged(pulp_server) -> None:
+    """A member's bytes are on disk once: in its staged file, with a hole in the upload where they were."""
+    data = FIXTURE.read_bytes()
+    repo_id, upload_id = new_repo(pulp_server), create_upload(pulp_server)
+    for offset, chunk in chunks(data, 64 * 1024):
+        put(pulp_server, upload_id, offset, chunk)
+    where = next(d for d in stream_dirs(pulp_server) if upload_id in d.name)
+    deadline = time.monotonic() + 10
+    while not (where / "result.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    upload = pulp_server.data_dir / "uploads" / upload_id
+    layer = max(member.size for member in tarfile.open(FIXTURE).getmembers())
+    assert upload.stat().st_size == len(data)
+    assert upload.stat().st_blocks * 512 <= len(data) - layer + 2 * 4096  # its whole blocks are gone
+    assert (where / "moved").read_text().strip()
+    imported(import_it(pulp_server, repo_id, upload_id), streamed=True)
 
 
 @pytest.mark.parametrize("head", [b'{"schemaVersion": 2}', b"a text file for another importer\n" * 40],

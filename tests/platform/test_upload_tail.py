@@ -95,8 +95,11 @@ def test_a_stalled_upload_is_given_up(tail, monkeypatch) -> None:
 
 def test_take_waits_for_a_stream_that_reads_and_not_for_one_that_stalled(tmp_path: Path, monkeypatch) -> None:
     content = tmp_path / "content"
+    upload = tmp_path / "upload"
+    upload.write_bytes(b"")
     where = upload_streams.stream_dir(content, "u1")
-    where.mkdir(parents=True)
+    (where / "files").mkdir(parents=True)
+    (where / "files" / "staged").write_bytes(b"member")
     (where / "alive").touch()
 
     def finish_later() -> None:
@@ -104,16 +107,20 @@ def test_take_waits_for_a_stream_that_reads_and_not_for_one_that_stalled(tmp_pat
         (where / "result.json").write_text('{"files": {}}')
 
     threading.Thread(target=finish_later).start()
-    taken = upload_streams.take(content, "u1", tmp_path / "task")
+    taken = upload_streams.take(content, "u1", upload, tmp_path / "task")
     assert taken is not None and taken.result == {"files": {}}
-    assert taken.where == tmp_path / "task" / where.name and not where.exists()
-    assert upload_streams.take(content, "u1", tmp_path / "task") is None  # taken once only
+    assert taken.where == tmp_path / "task" / where.name
+    assert taken.file("staged").read_bytes() == b"member"
+    assert taken.file("staged").stat().st_ino == (where / "files" / "staged").stat().st_ino  # linked
+    # The stream stays with the upload: another import takes it again.
+    again = upload_streams.take(content, "u1", upload, tmp_path / "task2")
+    assert again is not None and again.file("staged").read_bytes() == b"member"
 
     monkeypatch.setattr(upload_streams, "TAKE_STALL", 0.2)
     stalled = upload_streams.stream_dir(content, "u2")
     stalled.mkdir(parents=True)
     (stalled / "alive").touch()
-    assert upload_streams.take(content, "u2", tmp_path / "task") is None
+    assert upload_streams.take(content, "u2", upload, tmp_path / "task") is None
     assert (stalled / "sealed").exists()
 
 
