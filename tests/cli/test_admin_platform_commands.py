@@ -59,7 +59,8 @@ def test_docker_repo_list_keeps_to_docker_repositories_unless_all(admin: Admin, 
     assert f"Id:           {plain}\nDisplay Name: Plain One" in other_part and repo_id not in other_part
     assert plain in {r["id"] for r in admin.json("docker", "repo", "list", "--all")}
     assert plain not in {r["id"] for r in admin.json("docker", "repo", "list")}
-    assert f"{repo_id}  {repo_id}" in admin.ok("docker", "repo", "list", "-s").splitlines()
+    # One line per repository, id and display name in columns as wide as the longest id on the server.
+    assert [repo_id, repo_id] in [line.split() for line in admin.ok("docker", "repo", "list", "-s").splitlines()]
 
 
 def test_repo_tasks_lists_the_tasks_of_one_repository(admin: Admin, repo_id, docker_server):
