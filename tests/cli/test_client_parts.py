@@ -34,7 +34,7 @@ def test_config_defaults_follow_pulp2(tmp_path):
     config = client_config.load(None, system_file=tmp_path / "absent.conf")
     assert (config.scheme, config.host, config.port, config.verify_ssl) == ("https", "localhost", 443, True)
     assert config.api_url == "https://localhost:443/pulp/api/v2/"
-    assert config.upload_chunk_size == 8 * 1024 * 1024  # ours; Pulp 2 sent 1 MiB
+    assert config.upload_chunk_size == 32 * 1024 * 1024  # ours; Pulp 2 sent 1 MiB
 
 
 def test_config_file_overrides_system_file_key_by_key(tmp_path):
