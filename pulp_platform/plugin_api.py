@@ -61,7 +61,9 @@ class Importer:
         """Turn an uploaded file into units in the conduit's repository.
 
         ``conduit.streamed_upload`` holds what this importer's ``upload_consumer`` made of the file as it
-        arrived, when that can be trusted (else None: read ``file_path``). Returns Pulp 2's upload
+        arrived, when that can be trusted (else None: read ``file_path``). When it is set, the bytes its
+        consumer staged may have been handed over from the file (``upload_holes``): use what it staged,
+        and read of ``file_path`` only what the consumer did not stage. Returns Pulp 2's upload
         report ``{"success_flag": True, "summary": …, "details": …}``; on bad input raises a coded
         error, having saved and associated nothing.
         """

@@ -107,8 +107,10 @@ def _assert_undone(server: Any, task_id: str, repo_id: str, held_before: set) ->
     assert "server stopped while the task ran" in task["error"]["description"]
     assert _held(server, repo_id) == held_before
     # Nothing of the killed task, nor loose files; another task's own dir may exist while it runs (the
-    # auto-publish recovery queued may be running already).
-    assert [p for p in _staged(server) if not p.startswith("task-") or p.startswith(f"task-{task_id}")] == []
+    # auto-publish recovery queued may be running already), and an upload that still exists keeps its
+    # finished stream (``upload_streams.recover``).
+    assert [p for p in _staged(server) if not p.startswith(("task-", "stream-")) or p.startswith(f"task-{task_id}")
+            or p.startswith("stream-") and not (server.data_dir / "uploads" / p.split("/")[0][7:]).exists()] == []
 
 
 def _assert_takes_an_import(server: Any, repo_id: str) -> None:

@@ -119,6 +119,7 @@ class PausingConduit(Conduit):
     def __init__(self, conduit: Conduit, step: str) -> None:
         super().__init__(conduit.repo_id, conduit.store, progress=conduit._progress, canceled=conduit._canceled,
                          owner=conduit._owner)
+        self.streamed_upload = conduit.streamed_upload  # what was staged as it arrived is the import's input
         self.step = step
 
     def associate(self, unit: ContentUnit) -> bool:
