@@ -78,7 +78,8 @@ def copy_hashing(src: BinaryIO, dst: BinaryIO, limit: int | None = None) -> tupl
 
 
 def copy_range(fd: int, offset: int, length: int, out: BinaryIO) -> None:
-    """Copy ``length`` bytes at ``offset`` of ``fd`` to the end of ``out``, in the kernel where it can."""
+    """Copy ``length`` bytes at ``offset`` of ``fd`` to ``out`` at its position (the end, for a file the
+    store is writing), in the kernel where it can."""
     out.flush()
     out_fd, done = out.fileno(), 0
     try:

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from pulp_platform.storage import copy_range
+
 log = logging.getLogger(__name__)
 
 MAP = "moved"
@@ -79,7 +81,6 @@ class Holes:
     """The stream's side: give up the upload's copy of bytes that are in a staged file."""
 
     def __init__(self, upload: Path, where: Path) -> None:
-        self.where = where
         self.on = False
         self.fd = self.map_fd = -1
         self._written = 0
@@ -151,31 +152,14 @@ def restore(upload: Path, where: Path) -> bool:
 
 
 def _copy_back(upload: Path, where: Path, lines: list[str]) -> None:
-    out = os.open(upload, os.O_WRONLY)
-    try:
+    with open(upload, "r+b") as out:
         for line in lines:
-            start_, length_, name, offset_ = line.split(" ")
-            start, length, offset = int(start_), int(length_), int(offset_)
+            start, length, name, offset = line.split(" ")
             source = os.open(where / "files" / name, os.O_RDONLY)
             try:
-                _copy(source, out, length, offset, start, name)
+                out.seek(int(start))
+                copy_range(source, int(offset), int(length), out)
+            except EOFError as exc:
+                raise OSError(errno.EIO, f"staged file {name} ends before the bytes it holds") from exc
             finally:
                 os.close(source)
-    finally:
-        os.close(out)
-
-
-def _copy(source: int, out: int, length: int, offset: int, start: int, name: str) -> None:
-    done = 0
-    while done < length:
-        try:
-            n = os.copy_file_range(source, out, length - done, offset + done, start + done)
-        except OSError as exc:
-            # Another filesystem than the upload's (or an old kernel): plain reads and writes.
-            if exc.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL):
-                raise
-            data = os.pread(source, min(1 << 20, length - done), offset + done)
-            n = os.pwrite(out, data, start + done) if data else 0
-        if n == 0:
-            raise OSError(errno.EIO, f"staged file {name} ends before the bytes it holds")
-        done += n
