@@ -54,6 +54,16 @@ def stream_dirs(server) -> list[Path]:
     return sorted((server.data_dir / "content" / "tmp").glob("stream-*"))
 
 
+def finished_stream(server, upload_id: str) -> Path:
+    """The upload's stream dir, once its stream has read the upload to its end (at most 10 s)."""
+    where = next(d for d in stream_dirs(server) if upload_id in d.name)
+    deadline = time.monotonic() + 10
+    while not (where / "result.json").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (where / "result.json").exists(), "the stream did not finish"
+    return where
+
+
 def imported(task: dict, streamed: bool) -> dict:
     assert task["state"] == "finished", task.get("error") or task
     details = task["result"]["details"]
@@ -94,11 +104,7 @@ def test_a_rewritten_range_falls_back_to_the_upload_file(pulp_server) -> None:
     repo_id, upload_id = new_repo(pulp_server), create_upload(pulp_server)
     for offset, chunk in chunks(first, 64 * 1024):
         put(pulp_server, upload_id, offset, chunk)
-    where = next(d for d in stream_dirs(pulp_server) if upload_id in d.name)
-    deadline = time.monotonic() + 10
-    while not (where / "result.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert (where / "result.json").exists()  # the stream read the first tarball to its end
+    finished_stream(pulp_server, upload_id)  # the stream read the first tarball to its end
     for offset, chunk in chunks(second, 64 * 1024):
         put(pulp_server, upload_id, offset, chunk)
     details = imported(import_it(pulp_server, repo_id, upload_id), streamed=False)
@@ -150,10 +156,7 @@ def test_the_upload_gives_up_what_the_stream_staged(pulp_server) -> None:
     repo_id, upload_id = new_repo(pulp_server), create_upload(pulp_server)
     for offset, chunk in chunks(data, 64 * 1024):
         put(pulp_server, upload_id, offset, chunk)
-    where = next(d for d in stream_dirs(pulp_server) if upload_id in d.name)
-    deadline = time.monotonic() + 10
-    while not (where / "result.json").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    where = finished_stream(pulp_server, upload_id)
     upload = pulp_server.data_dir / "uploads" / upload_id
     layer = max(member.size for member in tarfile.open(FIXTURE).getmembers())
     assert upload.stat().st_size == len(data)
