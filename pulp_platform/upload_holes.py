@@ -7,12 +7,14 @@ it is faulted in again). So once a piece is in its staged file the stream punche
 (``fallocate(PUNCH_HOLE)``), and the pages freed are those the next piece is written to.
 
 The map (``moved`` in the stream dir, made with it) says where each hole's bytes are: lines ``start
-length name offset``, appended by the stream alone, each before its punch, under an exclusive
-``flock`` of the map. Whoever else reads the upload (an import that reads it itself, a chunk compared
-with what it overlaps, start-up recovery) first puts the bytes back (``restore``) under the same lock
-and appends ``restored``; the stream, which checks under the lock that the map is as it left it,
-punches nothing more. So each byte of an upload is in the upload file or in a staged file the map
-names, and nothing but the stream ever reads where a hole is.
+length name offset``, appended by the stream, each before its punch, under an exclusive ``flock`` of
+the map. Bytes a chunk write put straight into a staged file (``upload_claims``) are never in the
+upload: their line is appended before the upload file is extended over them as a hole. Whoever else
+reads the upload (an import that reads it itself, a chunk compared with what it overlaps, start-up
+recovery) first puts the bytes back (``restore``) under the same lock and appends ``restored``; the
+stream, which checks under the lock that the map is as it left it, then punches and maps nothing
+more. So each byte of an upload is in the upload file or in a staged file the map names, and
+nothing but the stream ever reads where a hole is.
 """
 
 from __future__ import annotations
@@ -116,6 +118,24 @@ class Holes:
             self._written += len(line)
             if not punch(self.fd, first, last - first):
                 self.on = False  # the filesystem cannot: the line stands, both copies hold the bytes
+
+    def mapped(self, start: int, end: int, name: str, offset: int) -> bool:
+        """Bytes ``start..end``, never written to the upload, are at ``offset`` of staged file ``name``
+        (``upload_claims``): map them, and extend the upload over them as a hole. False if the map was
+        restored (or the dir removed): the upload must then take the bytes itself."""
+        if not self.on:
+            return False
+        with _locked(self.map_fd):
+            status = os.fstat(self.map_fd)
+            if status.st_size != self._written or status.st_nlink == 0:
+                self.on = False
+                return False
+            line = f"{start} {end - start} {name} {offset}\n".encode()
+            os.write(self.map_fd, line)  # mapped before the upload's size covers them
+            self._written += len(line)
+            if os.fstat(self.fd).st_size < end:
+                os.ftruncate(self.fd, end)
+            return True
 
     def close(self) -> None:
         for fd in (self.fd, self.map_fd):

@@ -10,7 +10,8 @@ as ``result.json``.
 
 A member of an uncompressed tar is staged with ``UploadTail.stage_range``, which hands what it has
 staged over from the upload file (``upload_holes``: the upload keeps a hole, mapped to the staged file),
-so each byte takes the page cache and the disk once.
+so each byte takes the page cache and the disk once. Once it has caught up with the upload, the chunk
+writes of this process stage and hash the rest of the member themselves (``upload_claims``).
 
 The import task takes that result (``take``): it seals the stream (the upload is whole: past its size
 is the end), waits while the consumer reads the last chunk's bytes, and links the staged files into
@@ -48,6 +49,7 @@ from typing import Any, Protocol
 from pulp_platform import upload_holes
 from pulp_platform.diskspace import RESERVE_BYTES
 from pulp_platform.storage import ContentStore, StagedFile
+from pulp_platform.upload_claims import Claim, Claims
 from pulp_platform.uploads import Uploads
 
 log = logging.getLogger(__name__)
@@ -95,9 +97,10 @@ class UploadTail:
     ``read_at`` reads by position, waiting for all it asks (an uncompressed tar is read so).
     """
 
-    def __init__(self, path: Path, where: Path, wake: threading.Event) -> None:
+    def __init__(self, path: Path, where: Path, wake: threading.Event, claims: Claims | None = None) -> None:
         self.fd = os.open(path, os.O_RDONLY)
         self.where = where
+        self.claims = claims  # None: every byte is read from the upload file
         self.holes = upload_holes.Holes(path, where)
         self.position = 0
         self.seen = 0  # the largest size of the upload seen so far
@@ -164,22 +167,33 @@ class UploadTail:
     def stage_range(self, offset: int, size: int, store: ContentStore) -> StagedFile:
         """Bytes ``offset..offset+size`` of the upload (a member), staged into ``store``, hashed as written.
 
-        Every few MiB staged are handed over (``upload_holes``): the upload file gives up its copy. On a
-        failure the staged file stays, since the map may name it: the stream's end restores and removes.
+        Every few MiB staged are handed over (``upload_holes``): the upload file gives up its copy. Once
+        the stream has caught up with the upload, the rest of the member is claimed: this process's chunk
+        writes put it into the staged file themselves (``upload_claims``). On a failure the staged file
+        stays, since the map may name it: the stream's end restores and removes.
         """
         path = store.tmp / uuid.uuid4().hex
         sha = hashlib.sha256()
         done = handed = 0
         with open(path, "wb", buffering=0) as out:
             while done < size:
-                data = self.read_at(offset + done, min(PIECE, size - done))
+                piece = min(PIECE, size - done)
+                if self.claims is not None and self.holes.on:
+                    there = os.fstat(self.fd).st_size - (offset + done)
+                    if there <= 0 and not self._sealed():
+                        self.holes.moved(offset + handed, offset + done, path.name, handed)
+                        claim = Claim(offset + done, offset + size, offset, out.fileno(), path.name, sha, self.holes)
+                        done = handed = self._claim(claim) - offset
+                        continue
+                    piece = min(piece, max(there, 1))  # what is there: the rest may come by the claim
+                data = self.read_at(offset + done, piece)
                 if not data:
                     raise StreamGone("the upload ended inside a member")
                 sha.update(data)
                 with memoryview(data) as view:
                     written = 0
                     while written < len(data):
-                        written += out.write(view[written:])
+                        written += os.pwrite(out.fileno(), view[written:], done + written)
                 done += len(data)
                 if done == size or done - handed >= HANDOVER_BYTES:
                     # Pieces end on a block boundary but the last, so that none leaves a block between two.
@@ -187,6 +201,31 @@ class UploadTail:
                     self.holes.moved(offset + handed, offset + cut, path.name, handed)
                     handed = cut
         return StagedFile(path, f"sha256:{sha.hexdigest()}", size)
+
+    def _claim(self, claim: Claim) -> int:
+        """Let the chunk writes stage the claim's bytes; returns where the member's staging stands after it."""
+        assert self.claims is not None
+        if not self.claims.start(self.fd, claim):
+            return claim.next
+        try:
+            waited_since, reached = time.monotonic(), claim.next
+            while not claim.done() and claim.broken is None:
+                self.claims.end(self.fd)  # ended if the upload grew another way (another process wrote it)
+                if self.claims.claim is not claim or self._sealed():
+                    break  # the rest is read from the upload file (a sealed upload ends inside the member)
+                now = time.monotonic()
+                if claim.next != reached:
+                    waited_since, reached = now, claim.next
+                    self._say_alive()
+                elif now - waited_since > STALL_SECONDS:
+                    raise StreamGone(f"no new bytes for {STALL_SECONDS:.0f} s")
+                self._wake.wait(0.05 if now - waited_since < 5 else 1.0)
+                self._wake.clear()
+        finally:
+            self.claims.end()
+        if claim.broken is not None:
+            raise StreamGone(f"a chunk's write into a staged file failed: {claim.broken}")
+        return claim.next
 
     def _sealed(self) -> bool:
         if (self.where / "invalid").exists() or not self.where.is_dir():
@@ -213,6 +252,7 @@ class _Stream:
         self.where = where
         self.wake = threading.Event()
         self.done = threading.Event()
+        self.claims = Claims()
 
 
 # Streams running in this process, by upload id: writes and seals wake them without waiting for a poll.
@@ -263,7 +303,7 @@ class UploadStreams:
         where = stream.where
         tail = None
         try:
-            tail = UploadTail(self.uploads.path(stream.upload_id), where, stream.wake)
+            tail = UploadTail(self.uploads.path(stream.upload_id), where, stream.wake, stream.claims)
             result = consumer.consume(tail, ContentStore(self.content_path, staging_dir=where / "files"))
             partial = where / "result.json.part"
             partial.write_text(json.dumps(result))
@@ -380,10 +420,14 @@ class ChunkWriter:
                 start = overlap
             else:
                 invalidate(self.streams.content_path, self.upload_id)
+        stream = _LIVE.get(self.upload_id)
         with memoryview(data) as view:
-            done = start
-            while done < len(data):
-                done += os.pwrite(self.fd, view[done:], offset + done)
+            if stream is not None:
+                stream.claims.write(self.fd, offset + start, view[start:])
+            else:
+                done = start
+                while done < len(data):
+                    done += os.pwrite(self.fd, view[done:], offset + done)
         self.position += len(data)
         self.streams.wrote(self.upload_id, offset, data)
 

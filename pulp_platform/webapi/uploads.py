@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
@@ -47,6 +49,7 @@ async def put_chunk(request: Request) -> None:
     uploads = state(request).uploads
     handle = await run_in_threadpool(state(request).streams.writer, request.path_params["upload_id"],
                                      request.path_params["offset"])
+    writing: asyncio.Future | None = None
     with full_disk_is_an_error("the upload chunk"):
         try:
             declared = request.headers.get("content-length")
@@ -55,16 +58,24 @@ async def put_chunk(request: Request) -> None:
             watch = RoomWatch(uploads.root, "the upload chunk")
             batch = bytearray()
             # Writes go to a worker thread in batches: a write can block (a slow or full disk, page
-            # cache writeback), and the event loop must keep answering other requests meanwhile.
+            # cache writeback), and the event loop must keep answering other requests meanwhile. One
+            # batch is written while the next is received (a write may hash, too: ``upload_claims``).
             async for chunk in request.stream():
                 batch += chunk
                 if len(batch) >= WRITE_BATCH:
-                    await _write(handle, batch)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(_write(handle, batch))
                     watch.wrote(len(batch))
-                    batch.clear()
+                    batch = bytearray()
+            if writing is not None:
+                await writing
             if batch:
                 await _write(handle, batch)
         finally:
+            if writing is not None:
+                # Never closed under a write; its error, if it had one, was raised above (or another was).
+                await asyncio.gather(writing, return_exceptions=True)
             await run_in_threadpool(handle.close)
     return None
 

@@ -1,0 +1,176 @@
+"""A member's bytes written by the chunk writes straight into its staged file (``upload_claims``), in-process.
+
+The chunks are written as ``put_chunk`` writes them (``UploadStreams.writer``), with a stream reading
+one member of the upload. Once the stream has caught up, a chunk's bytes go to the staged file and the
+upload keeps a hole, mapped; whatever else happens (a write from another process, a restore, a failed
+write, an upload that ends early) the member comes out right or the stream gives up, and the upload
+holds every byte it was sent once restored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from pulp_platform import upload_holes, upload_streams
+from pulp_platform.upload_streams import UploadStreams
+from pulp_platform.uploads import Uploads
+
+HEADER = 512
+MEMBER = os.urandom(3 * 1024 * 1024 + 12345)
+DATA = b"h" * HEADER + MEMBER + b"t" * 1024
+CHUNK = 100_000  # no multiple of a block: a direct write's map line is told from a handed-over one
+
+
+class OneMember:
+    """A consumer that stages the one member and returns what it staged."""
+
+    def claims(self, head: bytes) -> bool:
+        return True
+
+    def consume(self, tail, store) -> dict:
+        staged = tail.stage_range(HEADER, len(MEMBER), store)
+        return {"file": staged.path.name, "digest": staged.digest, "size": staged.size}
+
+
+@pytest.fixture
+def upload(tmp_path: Path):
+    uploads = Uploads(tmp_path / "uploads")
+    streams = UploadStreams(uploads, tmp_path / "content", [OneMember()])
+    (tmp_path / "content" / "tmp").mkdir(parents=True)
+    upload_id = uploads.create()
+    yield streams, upload_id, uploads.path(upload_id), upload_streams.stream_dir(tmp_path / "content", upload_id)
+    upload_streams.seal(tmp_path / "content", upload_id)  # a stream still reading stops
+
+
+def write(streams: UploadStreams, upload_id: str, offset: int, data: bytes) -> None:
+    writer = streams.writer(upload_id, offset)
+    try:
+        writer.write(memoryview(data))
+    finally:
+        writer.close()
+
+
+def write_from(streams: UploadStreams, upload_id: str, start: int, end: int) -> None:
+    for offset in range(start, end, CHUNK):
+        write(streams, upload_id, offset, DATA[offset:min(offset + CHUNK, end)])
+
+
+def wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def claimed(upload_id: str, at: int | None = None) -> bool:
+    """Whether the upload's stream has claimed what follows (at ``at``, if given)."""
+    live = upload_streams._LIVE.get(upload_id)
+    claim = live.claims.claim if live is not None else None
+    return claim is not None and (at is None or claim.next == at)
+
+
+def finished(where: Path) -> dict:
+    wait_for(lambda: (where / "result.json").exists() or (where / "failed").exists(), "the stream did not end")
+    assert not (where / "failed").exists(), (where / "failed").read_text()
+    return json.loads((where / "result.json").read_text())
+
+
+def map_lines(where: Path) -> list[tuple[int, int]]:
+    lines = (where / upload_holes.MAP).read_text().splitlines()
+    return [(int(line.split()[0]), int(line.split()[1])) for line in lines if line != upload_holes.RESTORED]
+
+
+def assert_member_staged(where: Path, result: dict) -> None:
+    assert result["digest"] == f"sha256:{hashlib.sha256(MEMBER).hexdigest()}"
+    assert result["size"] == len(MEMBER)
+    assert (where / "files" / result["file"]).read_bytes() == MEMBER
+
+
+def test_bytes_after_the_stream_caught_up_go_straight_to_the_staged_file(upload) -> None:
+    streams, upload_id, path, where = upload
+    write(streams, upload_id, 0, DATA[:HEADER + 1000])
+    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
+    write_from(streams, upload_id, HEADER + 1000, len(DATA))
+    upload_streams.seal(where.parent.parent, upload_id)
+    assert_member_staged(where, finished(where))
+    # The upload has its size, but the member's bytes after the first chunk were never written to it:
+    # they are mapped, a line per chunk, and read as a hole.
+    assert path.stat().st_size == len(DATA)
+    assert path.stat().st_blocks * 512 <= 3 * 4096
+    assert (HEADER + 1000, CHUNK) in map_lines(where)
+    assert os.pread(os.open(path, os.O_RDONLY), 4096, HEADER + 1000 + CHUNK) == bytes(4096)
+    assert upload_holes.restore(path, where)
+    assert path.read_bytes() == DATA
+
+
+def test_bytes_written_by_another_process_end_the_claim_and_are_read_from_the_file(upload) -> None:
+    streams, upload_id, path, where = upload
+    write(streams, upload_id, 0, DATA[:HEADER + 1000])
+    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
+    middle = HEADER + 1000 + 5 * CHUNK
+    with open(path, "r+b") as other:  # as a chunk written by another API process: no claim seen
+        other.seek(HEADER + 1000)
+        other.write(DATA[HEADER + 1000:middle])
+    # The stream reads them from the file, then claims again where they end.
+    wait_for(lambda: claimed(upload_id, at=middle), "the stream did not read them and claim again")
+    write_from(streams, upload_id, middle, len(DATA))
+    upload_streams.seal(where.parent.parent, upload_id)
+    assert_member_staged(where, finished(where))
+    assert (middle, CHUNK) in map_lines(where)
+    assert not [line for line in map_lines(where) if HEADER + 1000 <= line[0] < middle and line[1] % 4096]
+    upload_holes.restore(path, where)
+    assert path.read_bytes() == DATA
+
+
+def test_after_a_restore_the_chunks_go_to_the_upload_again(upload) -> None:
+    streams, upload_id, path, where = upload
+    write(streams, upload_id, 0, DATA[:HEADER + 1000])
+    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
+    middle = HEADER + 1000 + 5 * CHUNK
+    write_from(streams, upload_id, HEADER + 1000, middle)
+    assert upload_holes.restore(path, where)  # as a chunk that overlaps, or an import reading the file
+    assert path.read_bytes() == DATA[:middle]
+    write_from(streams, upload_id, middle, len(DATA))
+    upload_streams.seal(where.parent.parent, upload_id)
+    assert_member_staged(where, finished(where))
+    assert path.read_bytes() == DATA  # nothing mapped after the restore: every byte went to the upload
+
+
+def test_a_write_the_staged_file_refuses_fails_the_chunk_and_the_stream(upload) -> None:
+    streams, upload_id, path, where = upload
+    write(streams, upload_id, 0, DATA[:HEADER + 1000])
+    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
+    middle = HEADER + 1000 + 2 * CHUNK
+    write_from(streams, upload_id, HEADER + 1000, middle)
+    claim = upload_streams._LIVE[upload_id].claims.claim
+    claim.fd = os.open(os.devnull, os.O_RDONLY)  # the staged file's disk fails
+    try:
+        with pytest.raises(OSError):
+            write(streams, upload_id, middle, DATA[middle:middle + CHUNK])
+    finally:
+        os.close(claim.fd)
+    assert path.stat().st_size == middle  # the chunk's request fails: the client sends it again
+    wait_for(lambda: (where / "failed").exists(), "the stream did not give up")
+    assert "staged file failed" in (where / "failed").read_text()
+    wait_for(lambda: upload_id not in upload_streams._LIVE, "the stream did not end")
+    assert path.read_bytes() == DATA[:middle]  # restored: the import reads the upload itself
+    assert not (where / "files").exists()
+
+
+def test_an_upload_that_ends_inside_the_claimed_member_fails_the_stream(upload) -> None:
+    streams, upload_id, path, where = upload
+    write(streams, upload_id, 0, DATA[:HEADER + 1000])
+    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
+    short = HEADER + 1000 + 3 * CHUNK
+    write_from(streams, upload_id, HEADER + 1000, short)
+    upload_streams.seal(where.parent.parent, upload_id)
+    wait_for(lambda: (where / "failed").exists(), "the stream did not give up")
+    assert "inside a member" in (where / "failed").read_text()
+    wait_for(lambda: upload_id not in upload_streams._LIVE, "the stream did not end")
+    assert path.read_bytes() == DATA[:short]
