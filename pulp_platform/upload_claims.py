@@ -53,8 +53,8 @@ class Claim:
         0 when the bytes do not continue the claim, or the map was restored (the upload takes them).
         Raises the write's OSError, the claim broken, when the staged file cannot take them.
         """
-        if position != self.next or self.broken is not None or self.done():
-            return 0
+        if position != self.next or self.broken is not None or self.done() or not self.holes.on:
+            return 0  # (a restore seen by an earlier write: the stream ends the claim at its next look)
         part = view[:self.end - position]
         try:
             written = 0
