@@ -70,3 +70,30 @@ def test_a_finished_import_survives_a_kill_9_right_after_it_was_seen(start_pulp_
                                                                       ["manifest_digest"])]
     finally:
         server.stop()
+
+
+def test_acknowledged_chunks_a_stream_staged_survive_a_kill_9(start_pulp_server, crash_tools: Any) -> None:
+    """Chunks whose bytes went straight into a stream's staged files (``upload_claims``), never into the
+    upload file, are whole in the upload after a kill -9 and a restart: the rest is sent and imported."""
+    data = SKOPEO_TAR.read_bytes()
+    server = start_pulp_server()
+    upload_id = server.api("POST", "content/uploads/").json()["upload_id"]
+    half = len(data) // 2
+    for offset in range(0, half, 64 * 1024):  # small chunks: the stream catches up and claims between them
+        chunk = data[offset:min(offset + 64 * 1024, half)]
+        assert server.api("PUT", f"content/uploads/{upload_id}/{offset}/", data=chunk).status_code == 200
+    upload = server.data_dir / "uploads" / upload_id
+    assert upload.stat().st_blocks * 512 < half // 2  # most of it is in the stream's staged files
+    crash_tools.kill(server)
+
+    server = crash_tools.restart(server)
+    try:
+        assert server.api("GET", f"content/uploads/{upload_id}/").json()["size"] == half
+        assert upload.read_bytes() == data[:half]  # every acknowledged byte back in the upload file
+        assert server.api("PUT", f"content/uploads/{upload_id}/{half}/", data=data[half:]).status_code == 200
+        repo_id = unique()
+        server.create_repo(repo_id)
+        task = server.import_upload(repo_id, upload_id, "docker_image", unit_metadata={"tag": "latest"})
+        assert task["state"] == "finished", task
+    finally:
+        server.stop()
