@@ -102,6 +102,14 @@ def copy_range(fd: int, offset: int, length: int, out: BinaryIO) -> None:
     out.flush()
 
 
+def pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
+    """Write all of ``data`` at ``offset`` of ``fd`` (``os.pwrite`` may write less than it is given)."""
+    with memoryview(data) as view:
+        done = 0
+        while done < len(view):
+            done += os.pwrite(fd, view[done:], offset + done)
+
+
 def task_staging_dir(root: str | os.PathLike, task_id: str) -> Path:
     """Where task ``task_id`` stages files (``tmp/task-<id>``), so that what a dead task left is known."""
     return Path(root) / "tmp" / f"{TASK_STAGING_PREFIX}{task_id}"

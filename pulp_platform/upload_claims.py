@@ -24,11 +24,8 @@ import os
 import threading
 from typing import Any
 
+from pulp_platform.storage import pwrite_all
 from pulp_platform.upload_holes import Holes
-
-
-class ClaimBroken(Exception):
-    """A write into the claimed staged file failed: the bytes the claim counts are not all there."""
 
 
 class Claim:
@@ -57,9 +54,7 @@ class Claim:
             return 0  # (a restore seen by an earlier write: the stream ends the claim at its next look)
         part = view[:self.end - position]
         try:
-            written = 0
-            while written < len(part):
-                written += os.pwrite(self.fd, part[written:], position - self.base + written)
+            pwrite_all(self.fd, part, position - self.base)
         except OSError as exc:
             self.broken = exc
             raise
@@ -96,6 +91,4 @@ class Claims:
         """A chunk write of ``view`` at ``position``: the claimed part to its staged file, the rest to the upload."""
         with self.lock:
             taken = self.claim.take(position, view) if self.claim is not None else 0
-            done = taken
-            while done < len(view):
-                done += os.pwrite(upload_fd, view[done:], position + done)
+            pwrite_all(upload_fd, view[taken:], position + taken)

@@ -109,14 +109,8 @@ class Holes:
         if last <= first:
             return
         with _locked(self.map_fd):
-            status = os.fstat(self.map_fd)
-            if status.st_size != self._written or status.st_nlink == 0:
-                self.on = False  # restored, or the dir removed: the upload must keep every byte from now
-                return
-            line = f"{first} {last - first} {name} {offset + first - start}\n".encode()
-            os.write(self.map_fd, line)  # mapped before punched: a hole is never without its bytes
-            self._written += len(line)
-            if not punch(self.fd, first, last - first):
+            # Mapped before punched: a hole is never without its bytes.
+            if self._append(first, last, name, offset + first - start) and not punch(self.fd, first, last - first):
                 self.on = False  # the filesystem cannot: the line stands, both copies hold the bytes
 
     def mapped(self, start: int, end: int, name: str, offset: int) -> bool:
@@ -126,16 +120,23 @@ class Holes:
         if not self.on:
             return False
         with _locked(self.map_fd):
-            status = os.fstat(self.map_fd)
-            if status.st_size != self._written or status.st_nlink == 0:
-                self.on = False
+            if not self._append(start, end, name, offset):  # mapped before the upload's size covers them
                 return False
-            line = f"{start} {end - start} {name} {offset}\n".encode()
-            os.write(self.map_fd, line)  # mapped before the upload's size covers them
-            self._written += len(line)
             if os.fstat(self.fd).st_size < end:
                 os.ftruncate(self.fd, end)
             return True
+
+    def _append(self, start: int, end: int, name: str, offset: int) -> bool:
+        """The map's line for ``start..end``, under its lock; False (and off from now) if the map is not as
+        this stream left it: restored, or the dir removed, so the upload must keep every byte from now."""
+        status = os.fstat(self.map_fd)
+        if status.st_size != self._written or status.st_nlink == 0:
+            self.on = False
+            return False
+        line = f"{start} {end - start} {name} {offset}\n".encode()
+        os.write(self.map_fd, line)
+        self._written += len(line)
+        return True
 
     def close(self) -> None:
         for fd in (self.fd, self.map_fd):

@@ -48,7 +48,7 @@ from typing import Any, Protocol
 
 from pulp_platform import upload_holes
 from pulp_platform.diskspace import RESERVE_BYTES
-from pulp_platform.storage import ContentStore, StagedFile
+from pulp_platform.storage import ContentStore, StagedFile, pwrite_all
 from pulp_platform.upload_claims import Claim, Claims
 from pulp_platform.uploads import Uploads
 
@@ -190,10 +190,7 @@ class UploadTail:
                 if not data:
                     raise StreamGone("the upload ended inside a member")
                 sha.update(data)
-                with memoryview(data) as view:
-                    written = 0
-                    while written < len(data):
-                        written += os.pwrite(out.fileno(), view[written:], done + written)
+                pwrite_all(out.fileno(), data, done)
                 done += len(data)
                 if done == size or done - handed >= HANDOVER_BYTES:
                     # Pieces end on a block boundary but the last, so that none leaves a block between two.
@@ -425,9 +422,7 @@ class ChunkWriter:
             if stream is not None:
                 stream.claims.write(self.fd, offset + start, view[start:])
             else:
-                done = start
-                while done < len(data):
-                    done += os.pwrite(self.fd, view[done:], offset + done)
+                pwrite_all(self.fd, view[start:], offset + start)
         self.position += len(data)
         self.streams.wrote(self.upload_id, offset, data)
 
