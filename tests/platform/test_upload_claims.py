@@ -24,6 +24,7 @@ from pulp_platform.uploads import Uploads
 HEADER = 512
 MEMBER = os.urandom(3 * 1024 * 1024 + 12345)
 DATA = b"h" * HEADER + MEMBER + b"t" * 1024
+CLAIMED_AT = HEADER + 1000  # where the first chunk ends, inside the member
 CHUNK = 100_000  # no multiple of a block: a direct write's map line is told from a handed-over one
 
 
@@ -54,6 +55,12 @@ def write(streams: UploadStreams, upload_id: str, offset: int, data: bytes) -> N
         writer.write(memoryview(data))
     finally:
         writer.close()
+
+
+def first_chunk_then_the_claim(streams: UploadStreams, upload_id: str) -> None:
+    """The header and the member's first bytes; the stream reads them and claims the rest, at CLAIMED_AT."""
+    write(streams, upload_id, 0, DATA[:CLAIMED_AT])
+    wait_for(lambda: claimed(upload_id, at=CLAIMED_AT), "the stream did not claim the member")
 
 
 def write_from(streams: UploadStreams, upload_id: str, start: int, end: int) -> None:
@@ -94,46 +101,45 @@ def assert_member_staged(where: Path, result: dict) -> None:
 
 def test_bytes_after_the_stream_caught_up_go_straight_to_the_staged_file(upload) -> None:
     streams, upload_id, path, where = upload
-    write(streams, upload_id, 0, DATA[:HEADER + 1000])
-    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
-    write_from(streams, upload_id, HEADER + 1000, len(DATA))
+    first_chunk_then_the_claim(streams, upload_id)
+    write_from(streams, upload_id, CLAIMED_AT, len(DATA))
     upload_streams.seal(where.parent.parent, upload_id)
     assert_member_staged(where, finished(where))
     # The upload has its size, but the member's bytes after the first chunk were never written to it:
     # they are mapped, a line per chunk, and read as a hole.
     assert path.stat().st_size == len(DATA)
     assert path.stat().st_blocks * 512 <= 3 * 4096
-    assert (HEADER + 1000, CHUNK) in map_lines(where)
-    assert os.pread(os.open(path, os.O_RDONLY), 4096, HEADER + 1000 + CHUNK) == bytes(4096)
+    assert (CLAIMED_AT, CHUNK) in map_lines(where)
+    with open(path, "rb") as hole:
+        hole.seek(CLAIMED_AT + CHUNK)
+        assert hole.read(4096) == bytes(4096)
     assert upload_holes.restore(path, where)
     assert path.read_bytes() == DATA
 
 
 def test_bytes_written_by_another_process_end_the_claim_and_are_read_from_the_file(upload) -> None:
     streams, upload_id, path, where = upload
-    write(streams, upload_id, 0, DATA[:HEADER + 1000])
-    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
-    middle = HEADER + 1000 + 5 * CHUNK
+    first_chunk_then_the_claim(streams, upload_id)
+    middle = CLAIMED_AT + 5 * CHUNK
     with open(path, "r+b") as other:  # as a chunk written by another API process: no claim seen
-        other.seek(HEADER + 1000)
-        other.write(DATA[HEADER + 1000:middle])
+        other.seek(CLAIMED_AT)
+        other.write(DATA[CLAIMED_AT:middle])
     # The stream reads them from the file, then claims again where they end.
     wait_for(lambda: claimed(upload_id, at=middle), "the stream did not read them and claim again")
     write_from(streams, upload_id, middle, len(DATA))
     upload_streams.seal(where.parent.parent, upload_id)
     assert_member_staged(where, finished(where))
     assert (middle, CHUNK) in map_lines(where)
-    assert not [line for line in map_lines(where) if HEADER + 1000 <= line[0] < middle and line[1] % 4096]
+    assert not [line for line in map_lines(where) if CLAIMED_AT <= line[0] < middle and line[1] % 4096]
     upload_holes.restore(path, where)
     assert path.read_bytes() == DATA
 
 
 def test_after_a_restore_the_chunks_go_to_the_upload_again(upload) -> None:
     streams, upload_id, path, where = upload
-    write(streams, upload_id, 0, DATA[:HEADER + 1000])
-    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
-    middle = HEADER + 1000 + 5 * CHUNK
-    write_from(streams, upload_id, HEADER + 1000, middle)
+    first_chunk_then_the_claim(streams, upload_id)
+    middle = CLAIMED_AT + 5 * CHUNK
+    write_from(streams, upload_id, CLAIMED_AT, middle)
     assert upload_holes.restore(path, where)  # as a chunk that overlaps, or an import reading the file
     assert path.read_bytes() == DATA[:middle]
     write_from(streams, upload_id, middle, len(DATA))
@@ -144,10 +150,9 @@ def test_after_a_restore_the_chunks_go_to_the_upload_again(upload) -> None:
 
 def test_a_write_the_staged_file_refuses_fails_the_chunk_and_the_stream(upload) -> None:
     streams, upload_id, path, where = upload
-    write(streams, upload_id, 0, DATA[:HEADER + 1000])
-    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
-    middle = HEADER + 1000 + 2 * CHUNK
-    write_from(streams, upload_id, HEADER + 1000, middle)
+    first_chunk_then_the_claim(streams, upload_id)
+    middle = CLAIMED_AT + 2 * CHUNK
+    write_from(streams, upload_id, CLAIMED_AT, middle)
     claim = upload_streams._LIVE[upload_id].claims.claim
     claim.fd = os.open(os.devnull, os.O_RDONLY)  # the staged file's disk fails
     try:
@@ -165,10 +170,9 @@ def test_a_write_the_staged_file_refuses_fails_the_chunk_and_the_stream(upload) 
 
 def test_an_upload_that_ends_inside_the_claimed_member_fails_the_stream(upload) -> None:
     streams, upload_id, path, where = upload
-    write(streams, upload_id, 0, DATA[:HEADER + 1000])
-    wait_for(lambda: claimed(upload_id), "the stream did not claim the member")
-    short = HEADER + 1000 + 3 * CHUNK
-    write_from(streams, upload_id, HEADER + 1000, short)
+    first_chunk_then_the_claim(streams, upload_id)
+    short = CLAIMED_AT + 3 * CHUNK
+    write_from(streams, upload_id, CLAIMED_AT, short)
     upload_streams.seal(where.parent.parent, upload_id)
     wait_for(lambda: (where / "failed").exists(), "the stream did not give up")
     assert "inside a member" in (where / "failed").read_text()
