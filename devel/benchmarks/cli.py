@@ -50,7 +50,7 @@ from benchmarks import push as push_phase
 from benchmarks import sync as sync_phase
 from benchmarks.clients import PulpAdmin
 from benchmarks.rig import Rig
-from benchmarks.servers import OurServer, PeerRegistry
+from benchmarks.servers import OurServer, PeerRegistry, runtime_venv, test_only_imports
 
 OUT_DIR = Path(__file__).resolve().parents[1] / "out"
 PHASES = ("in", "out", "parallel", "push", "sync")
@@ -94,6 +94,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="also run one upload, one pull and one blob GET under py-spy; profiles go beside the JSON")
     p.add_argument("--json", type=Path, help="where to write the figures (default devel/out/bench-<time>.json)")
+    p.add_argument("--server-venv", type=Path, metavar="DIR",
+                   help="run pulp-server from a venv at DIR with the runtime dependencies only (made or "
+                        "updated as `make run` makes .venv on a fresh clone); default: this .venv, test extras and all")
     p.add_argument("--workdir", type=Path, default=Path("/var/tmp"), help="where images and data dirs go")
     p.add_argument("--keep", action="store_true", help="keep the work dir (images, data dirs, logs)")
     args = p.parse_args(argv)
@@ -177,7 +180,8 @@ def run(args: argparse.Namespace, work: Path) -> dict:
     results = doc["results"]
     label = size_label(args.size_bytes) + (f" in {args.layers} layers" if args.many_small_layers else "") + (
         " gzipped" if args.gzip else "") + (f" {args.kind}" if args.kind != images.SKOPEO_DIR else "")
-    ours = OurServer(work / "ours", work / "ours.log")
+    ours = OurServer(work / "ours", work / "ours.log", runtime_venv(args.server_venv) if args.server_venv else None)
+    doc["server"] = {"exe": ours.exe, "test_only_imports": test_only_imports(ours.exe)}
     (work / "ours").mkdir()
     peer = PeerRegistry(work / "peer")
     try:
@@ -203,6 +207,7 @@ def run(args: argparse.Namespace, work: Path) -> dict:
         rig.upload("warmup", warm.tar, "latest", warm.manifest_digest)
         clients.skopeo_push(warm.dir, peer.host, "warmup", "latest")
         results["idle"] = quiet.idle(ours, peer, args.idle_seconds)
+        results["idle"]["server_test_only_imports"] = doc["server"]["test_only_imports"]
         results["pickup"] = quiet.pickup(ours, "warmup")
         profile_dir = args.json.with_suffix("") if args.profile else None
         profiles: dict = {}

@@ -128,8 +128,13 @@ def _details(results: dict) -> list[str]:
     if "idle" in results:
         r = results["idle"]
         procs = ", ".join(f"{k} {v:.0f}" for k, v in (r.get("ours_process_rss_MB") or {}).items())
+        extra = r.get("server_test_only_imports")
+        venv = (f"server venv with the test-only {', '.join(extra)}" if extra else
+                "server venv of runtime dependencies only") if extra is not None else ""
         lines.append(f"idle: ours {r['ours_cpu_percent']:.2f}% of a core, {r['ours_tree_rss_MB']:.0f} MB ({procs}); "
                      f"docker-registry {r['peer_cpu_percent']:.2f}%, {r['peer_rss_MB']:.0f} MB")
+        if venv:
+            lines.append(f"      {venv}")
     if "in" in results:
         r = results["in"]
         mb = r["tarball_bytes"] / MB

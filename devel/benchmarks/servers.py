@@ -34,6 +34,31 @@ def venv_exe(name: str) -> str:
     return str(path)
 
 
+# Installed with the test extras, and imported by celery's worker when present: the bench's own .venv
+# carries them, an installation made for running the server does not.
+TEST_ONLY_IMPORTS = ("greenlet", "psutil")
+
+
+def runtime_venv(path: Path) -> str:
+    """Make or bring up to date a venv at ``path`` with the server's runtime dependencies only, the way
+    ``make run`` makes ``.venv`` on a fresh clone (devel/venv.sh, no extras); its ``pulp-server``."""
+    repo = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "VENV": str(path.resolve())}
+    result = subprocess.run(["bash", "-c", 'source devel/venv.sh && ensure_venv ""'], cwd=repo, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    if result.returncode != 0:
+        raise SystemExit(f"--server-venv {path}: devel/venv.sh failed: {result.stdout.decode()[-500:]}")
+    return str(path / "bin" / "pulp-server")
+
+
+def test_only_imports(exe: str) -> list[str]:
+    """Which of TEST_ONLY_IMPORTS the Python of ``exe`` can import (each adds to the server's memory)."""
+    python = Path(exe).with_name("python")
+    code = ("import importlib.util as u, sys; "
+            f"print(' '.join(m for m in {TEST_ONLY_IMPORTS!r} if u.find_spec(m)))")
+    return subprocess.run([str(python), "-c", code], stdout=subprocess.PIPE, text=True).stdout.split()
+
+
 def _wait_for(url: str, proc: subprocess.Popen, log: Path, what: str) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
@@ -62,8 +87,9 @@ def _stop(proc: subprocess.Popen | None, timeout: float = 60.0) -> None:
 class OurServer:
     """``pulp-server run --data-dir DIR --bind 127.0.0.1:0``; the URL comes from ``DIR/run/server.json``."""
 
-    def __init__(self, data_dir: Path, log: Path) -> None:
+    def __init__(self, data_dir: Path, log: Path, exe: str | None = None) -> None:
         self.data_dir, self.log = data_dir, log
+        self.exe = exe or venv_exe("pulp-server")
         self.proc: subprocess.Popen | None = None
         self.url = ""
         self.listening_s = self.ready_s = self.stop_s = float("nan")
@@ -81,7 +107,7 @@ class OurServer:
         env["PULP_CONFIG"] = str(config)
         started = time.monotonic()
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([venv_exe("pulp-server"), "run", "--data-dir", str(self.data_dir),
+            self.proc = subprocess.Popen([self.exe, "run", "--data-dir", str(self.data_dir),
                                           "--bind", "127.0.0.1:0"], stdout=log, stderr=log, env=env)
         deadline = started + START_TIMEOUT
         while not info.exists():  # written once the API listens

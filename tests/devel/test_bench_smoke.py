@@ -214,6 +214,9 @@ def test_bench_runs_every_phase_at_a_tiny_size(tools, tmp_path, kind):
         assert isinstance(target["pass"], bool) and (target["value"] > 0 or name == "idle_cpu")
     assert doc["missed"] == [name for name, t in targets.items() if not t["pass"]]
     assert doc["image"]["layers"] == 4 and doc["machine"]["nproc"] >= 1
+    # The server ran from this .venv, which has the test extras (psutil for one: the bench needs it).
+    assert Path(doc["server"]["exe"]).parent == Path(sys.executable).parent
+    assert "psutil" in doc["server"]["test_only_imports"] == results["idle"]["server_test_only_imports"]
 
     assert "| figure" in result.stdout and "parallel: 2 uploads at once" in result.stdout
     # Servers stopped, images and data dirs removed.
@@ -266,6 +269,20 @@ def test_bench_runs_push_and_sync_at_a_tiny_size(tools, tmp_path):
         assert results["docker_push"]["ours"]["median_wall_s"] > 0
     assert "push round 2/2 ours" in result.stderr and "sync round 2/2 peer" in result.stderr
     assert list(work.iterdir()) == []
+
+
+def test_bench_runs_the_server_from_a_runtime_only_venv(tools, tmp_path):
+    """``--server-venv DIR`` makes DIR as ``make run`` makes .venv on a fresh clone (no extras) and runs
+    ``pulp-server`` from it: nothing only the tests install is there to be imported by the server."""
+    venv, out = tmp_path / "runtime-venv", tmp_path / "bench.json"
+    result = run_bench("--only", "in", "--size", "2MiB", "--rounds", "1", "--idle-seconds", "1",
+                       "--server-venv", str(venv), "--workdir", str(tmp_path / "work"), "--json", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert doc["server"] == {"exe": str(venv / "bin" / "pulp-server"), "test_only_imports": []}
+    assert doc["results"]["idle"]["ours_tree_rss_MB"] > 0
+    assert "server venv of runtime dependencies only" in result.stdout
+    assert subprocess.run([str(venv / "bin" / "python"), "-c", "import psutil"], capture_output=True).returncode != 0
 
 
 def test_bench_refuses_an_unknown_phase(tmp_path):
