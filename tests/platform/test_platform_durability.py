@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import pymongo
 import pytest
 from platform_helpers import unique, units
 
-from pulp_platform import db
+from pulp_platform import db, upload_streams
 from pulp_platform.config import Settings
 
 SKOPEO_TAR = Path(__file__).resolve().parents[1] / "data" / "skopeo-v2s2.tar"
@@ -78,9 +79,17 @@ def test_acknowledged_chunks_a_stream_staged_survive_a_kill_9(start_pulp_server,
     data = SKOPEO_TAR.read_bytes()
     server = start_pulp_server()
     upload_id = server.api("POST", "content/uploads/").json()["upload_id"]
-    half = len(data) // 2
-    for offset in range(0, half, 64 * 1024):  # small chunks: the stream catches up and claims between them
-        chunk = data[offset:min(offset + 64 * 1024, half)]
+    # The first chunk ends inside the big layer (bytes 2048..35545); once the stream has staged what
+    # there is of it, it claims the rest, and the later chunks' bytes go to its staged file.
+    first, half = 3000, len(data) // 2
+    assert server.api("PUT", f"content/uploads/{upload_id}/0/", data=data[:first]).status_code == 200
+    staged = upload_streams.stream_dir(server.settings.content_path, upload_id) / "files"
+    deadline = time.monotonic() + 10
+    while not any(f.stat().st_size == first - 2048 for f in staged.glob("*")):
+        assert time.monotonic() < deadline, "the stream did not catch up with the first chunk"
+        time.sleep(0.005)
+    for offset in range(first, half, 4096):
+        chunk = data[offset:min(offset + 4096, half)]
         assert server.api("PUT", f"content/uploads/{upload_id}/{offset}/", data=chunk).status_code == 200
     upload = server.data_dir / "uploads" / upload_id
     assert upload.stat().st_blocks * 512 < half // 2  # most of it is in the stream's staged files
