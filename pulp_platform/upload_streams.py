@@ -55,7 +55,7 @@ from pulp_platform.uploads import Uploads
 log = logging.getLogger(__name__)
 
 STREAM_PREFIX = "stream-"
-MAX_STREAMS = 4               # per API process; an upload beyond them is read by its import as before
+MAX_STREAMS = 16              # per API process; an upload beyond them is read by its import as before
 STALL_SECONDS = 120.0         # a tail waiting this long for bytes gives up (an abandoned upload)
 ALIVE_INTERVAL = 0.5          # how often a reading stream says so (the mtime of ``alive``)
 TAKE_STALL = 10.0             # an import waits no longer than this for a stream that shows no progress

@@ -9,7 +9,7 @@ gets it), marked delivered (``visible = 0``, pruned later by ``celery_app.prune_
 kombu's virtual channel keeps it as unacknowledged until the task is done (``task_acks_late``),
 putting it back if the consumer goes away first.
 
-The poll sleeps on ``broker_wake``: a send in this process wakes its consumer at once.
+The poll sleeps on ``broker_wake``: a send or an ack in this process wakes its consumer at once.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def database_path(url: str) -> str:
     return rest[3:]
 
 
-class Channel(virtual.Channel):
+class Channel(broker_wake.WakingChannel, virtual.Channel):
     """One connection to the broker file; its statements run one at a time (kombu may share a channel
     between threads)."""
 

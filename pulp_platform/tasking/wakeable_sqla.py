@@ -1,5 +1,5 @@
 """kombu's SQL transport, for a ``sqla+<database URL>`` broker other than SQLite, with the poll a send
-in the same process cuts short (``broker_wake``).
+in the same process, or an ack there, cuts short (``broker_wake``).
 
 The embedded SQLite broker does not use it (``sqlite_broker``): SQLAlchemy costs every process that loads
 it about 20 MB. It is a subclass because kombu offers no hook for the sleep.
@@ -23,7 +23,12 @@ def database_url(sqla_url: str) -> str:
     return sqla_url.split("+", 1)[1]
 
 
+class Channel(broker_wake.WakingChannel, sqlalchemy.Channel):
+    pass
+
+
 class Transport(sqlalchemy.Transport):
+    Channel = Channel
     polling_interval = broker_wake.POLLING_INTERVAL
 
     def drain_events(self, connection: Any, timeout: float | None = None) -> None:
