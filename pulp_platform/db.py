@@ -26,6 +26,7 @@ from typing import Any
 import mongoengine
 import pymongo
 
+from pulp_platform import malloc_arenas
 from pulp_platform.config import Settings
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,8 @@ class EmbeddedDatabase:
                    "--cache-size", self.cache_size]
         with open(self.log_path, "ab") as out:
             # Its own session, so a terminal's Ctrl-C does not stop it before the workers using it.
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                            env=malloc_arenas.child_environ(os.environ))
         self._write_pid_file(self.process.pid)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

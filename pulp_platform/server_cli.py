@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from pulp_platform import db, plugin_api, validation
+from pulp_platform import db, malloc_arenas, plugin_api, validation
 from pulp_platform.config import DEFAULT_ADMIN_PASSWORD, Settings, load, to_environ
 from pulp_platform.errors import InvalidValue
 from pulp_platform.models import PLATFORM_MODELS
@@ -192,7 +192,7 @@ class Children:
     """The worker subprocesses of ``run``: started, watched and restarted, stopped on the way out."""
 
     def __init__(self, settings: Settings, mongo_uri: str, count: int) -> None:
-        env = {**os.environ, **to_environ(settings), "PULP_MONGO_URI": mongo_uri}
+        env = malloc_arenas.child_environ({**os.environ, **to_environ(settings), "PULP_MONGO_URI": mongo_uri})
         env.pop("PULP_ADMIN_PASSWORD", None)  # workers never need it
         env.pop("PULP_ADMIN_PASSWORD_FILE", None)
         self.env = env
@@ -253,6 +253,7 @@ def main() -> None:
 @click.option("--workers", type=click.IntRange(min=0), help="Worker processes to start (default 1).")
 def run(config: str | None, **flags: Any) -> None:
     """Start the database (embedded unless --mongo-uri), the workers and the API, in the foreground."""
+    malloc_arenas.limit_this_process()  # before any thread starts
     settings = _load(config, **flags)
     _configure_logging(settings.log_level)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
