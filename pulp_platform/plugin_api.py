@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pymongo
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from pulp_platform.models.content import ContentUnit, RepositoryContentUnit, now
 from pulp_platform.models.repository import Repository
@@ -76,8 +77,7 @@ class Importer:
 
         The default associates exactly the units given.
         """
-        for unit in units:
-            conduit.associate(unit)
+        conduit.associate_all(units)
         return units
 
     def remove_units(self, conduit: Conduit, units: list[ContentUnit],
@@ -166,6 +166,15 @@ class Canceled(Exception):
     """Raised by ``Conduit.check_canceled`` when the task was canceled; the task ends ``canceled``."""
 
 
+class AssociationFailed(Exception):
+    """A bulk association failed part way: ``created`` are the units it added before ``cause``."""
+
+    def __init__(self, created: list[ContentUnit], cause: Exception) -> None:
+        super().__init__(str(cause))
+        self.created = created
+        self.cause = cause
+
+
 class Conduit:
     """A plugin's handle on one repository inside one task."""
 
@@ -222,24 +231,35 @@ class Conduit:
         return model._from_son(stored), created
 
     def associate(self, unit: ContentUnit) -> bool:
-        """Make the repository hold ``unit``; True if it did not already.
+        """Make the repository hold ``unit``; True if it did not already."""
+        return self.associate_all([unit])[0]
 
-        Inside a task the row names the task that created it and the last that associated it, so a
-        rollback removes only rows its task created and no later task has claimed.
+    def associate_all(self, units: Sequence[ContentUnit]) -> list[bool]:
+        """Make the repository hold each of ``units``; for each, True if it did not already.
+
+        Inside a task the rows name the task that created them and the last that associated them, so a
+        rollback removes only rows its task created and no later task has claimed. One fence check, one
+        journal entry and one bulk write serve them all: each is a round trip to the database, and an
+        import under load spent most of its time waiting on them. A bulk write that fails part way
+        raises ``AssociationFailed`` naming the units it did add.
         """
+        if not units:
+            return []
         when = now()
         on_insert: dict[str, Any] = {"created": when}
         change: dict[str, Any] = {"updated": when}
         if self._owner is not None:
             self._owner.check()
-            self._owner.journal_association(self.repo_id, unit.type_id, unit.id)
+            self._owner.journal_associations(self.repo_id, [(unit.type_id, unit.id) for unit in units])
             on_insert["created_by"] = change["associated_by"] = self._owner.task_id
-        result = RepositoryContentUnit._get_collection().update_one(
-            {"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id},
-            {"$setOnInsert": on_insert, "$set": change},
-            upsert=True,
-        )
-        return result.upserted_id is not None
+        writes = [UpdateOne({"repo_id": self.repo_id, "unit_type_id": unit.type_id, "unit_id": unit.id},
+                            {"$setOnInsert": on_insert, "$set": change}, upsert=True) for unit in units]
+        try:
+            created = RepositoryContentUnit._get_collection().bulk_write(writes, ordered=True).upserted_ids
+        except BulkWriteError as exc:
+            added = {row["index"] for row in exc.details.get("upserted", [])}
+            raise AssociationFailed([u for i, u in enumerate(units) if i in added], exc) from exc
+        return [index in created for index in range(len(units))]
 
     def unassociate(self, unit: ContentUnit) -> bool:
         if self._owner is not None:

@@ -71,12 +71,12 @@ class TaskOwner:
         if doc["state"] not in (RUNNING, CANCELED):
             self._lost(f"the task is {doc['state']}")
 
-    def intend(self, kind: str, entry: dict[str, Any]) -> None:
-        """Append ``entry`` to the journal's ``kind`` list (``associations`` or ``updates``) before writing it."""
+    def intend(self, kind: str, *entries: dict[str, Any]) -> None:
+        """Append ``entries`` to the journal's ``kind`` list (``associations`` or ``updates``) before writing them."""
         try:
             TaskJournal._get_collection().update_one(
                 {"_id": self.task_id, "token": self.token, "closed": {"$ne": True}},
-                {"$push": {kind: entry},
+                {"$push": {kind: {"$each": list(entries)}},
                  "$setOnInsert": {"worker_name": self.worker_name, "owner": identity(), "created": now()}},
                 upsert=True)
         except DuplicateKeyError:
@@ -88,8 +88,10 @@ class TaskOwner:
         TaskStatus._get_collection().update_one({"_id": self.task_id}, {"$set": {"fenced_at": now()}})
         raise ReservationLost(reason)
 
-    def journal_association(self, repo_id: str, unit_type_id: str, unit_id: str) -> None:
-        self.intend("associations", {"repo_id": repo_id, "unit_type_id": unit_type_id, "unit_id": unit_id})
+    def journal_associations(self, repo_id: str, units: list[tuple[str, str]]) -> None:
+        """Journal that ``units`` (type id, unit id) are about to be associated with ``repo_id``."""
+        self.intend("associations", *({"repo_id": repo_id, "unit_type_id": type_id, "unit_id": unit_id}
+                                      for type_id, unit_id in units))
 
     def journal_update(self, collection: Any, key: dict[str, Any], fields: dict[str, Any],
                        repo_id: str) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from pulp_platform.models.content import ContentUnit
+from pulp_platform.plugin_api import AssociationFailed
 from pulp_platform.storage import ContentStore
 
 
@@ -65,6 +66,17 @@ class ConduitDouble:
             return False
         self.held[(self.repo_id, unit.id)] = unit
         return True
+
+    def associate_all(self, units: list[ContentUnit]) -> list[bool]:
+        """One ``associate`` per unit (each may be made to fail); a failure part way is reported as the
+        real conduit's bulk write reports it, naming the units added before it."""
+        added: list[bool] = []
+        for unit in units:
+            try:
+                added.append(self.associate(unit))
+            except RuntimeError as exc:
+                raise AssociationFailed([u for u, new in zip(units, added, strict=False) if new], exc) from exc
+        return added
 
     def unassociate(self, unit: ContentUnit) -> bool:
         self._check("unassociate", unit)

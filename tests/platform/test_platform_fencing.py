@@ -112,6 +112,29 @@ def test_a_task_declared_dead_may_not_write_and_its_journal_undoes_what_it_did(d
     assert TaskJournal._get_collection().find_one({"_id": owner.task_id}) is None
 
 
+def test_a_batch_is_fenced_journaled_and_rolled_back_as_its_units_one_by_one(database: None,
+                                                                            tmp_path: Path) -> None:
+    repo_id = unique()
+    held_before, *new = (_conduit(repo_id, None, tmp_path).save_unit(_file(unique()))[0] for _ in range(3))
+    _conduit(repo_id, None, tmp_path).associate(held_before)
+    owner = _running_task(repo_id)
+    conduit = _conduit(repo_id, owner, tmp_path)
+    assert conduit.associate_all([new[0], held_before, new[1], new[0]]) == [True, False, True, False]
+    assert conduit.associate_all([]) == []
+    assert _held(repo_id) == {held_before.id, new[0].id, new[1].id}
+    journaled = TaskJournal._get_collection().find_one({"_id": owner.task_id})
+    assert [row["unit_id"] for row in journaled["associations"]] == [new[0].id, held_before.id, new[1].id, new[0].id]
+    rows = {row["unit_id"]: row for row in RepositoryContentUnit._get_collection().find({"repo_id": repo_id})}
+    assert rows[new[1].id]["created_by"] == owner.task_id and "created_by" not in rows[held_before.id]
+
+    _end(owner)
+    late, _ = conduit.save_unit(_file(unique("late")))
+    with pytest.raises(ReservationLost):
+        conduit.associate_all([late])
+    assert journal.roll_back(owner.task_id) == {repo_id}
+    assert _held(repo_id) == {held_before.id}
+
+
 def test_a_closed_journal_refuses_more_intents(database: None, tmp_path: Path) -> None:
     repo_id = unique()
     owner = _running_task(repo_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -122,9 +123,9 @@ class PausingConduit(Conduit):
         self.streamed_upload = conduit.streamed_upload  # what was staged as it arrived is the import's input
         self.step = step
 
-    def associate(self, unit: ContentUnit) -> bool:
-        created = super().associate(unit)
-        if (self.step, unit.type_id) in (("store", "docker_blob"), ("tagged", "docker_tag")):
+    def associate_all(self, units: Sequence[ContentUnit]) -> list[bool]:
+        created = super().associate_all(units)  # (``associate`` comes here too)
+        if any((self.step, unit.type_id) in (("store", "docker_blob"), ("tagged", "docker_tag")) for unit in units):
             pause(self, self.step)
         return created
 

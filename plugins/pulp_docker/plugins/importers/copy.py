@@ -87,10 +87,10 @@ def store_copy(target: Conduit, plan: CopyPlan) -> list[ContentUnit]:
     undo = Undo(target)
     copied: list[ContentUnit] = []
     try:
-        for unit in [*plan.blobs.values(), *plan.manifests.values(), *plan.lists.values()]:
-            if target.associate(unit):
-                undo.associated.append(unit)
-            copied.append(unit)
+        # Blobs, then manifests, then lists: a manifest is never held before what it names.
+        for units in (list(plan.blobs.values()), list(plan.manifests.values()), list(plan.lists.values())):
+            undo.associate_all(units)
+            copied.extend(units)
         for tag, tagged in plan.tags:
             change = apply_tag(target, tag.name, tagged)
             undo.tags.append(change)

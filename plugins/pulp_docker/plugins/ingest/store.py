@@ -25,7 +25,7 @@ from pulp_docker.plugins.ingest.tags import TagChange, apply_tag, restore_tag
 from pulp_docker.plugins.ingest.verify import ManifestToStore, Plan
 from pulp_docker.plugins.models import Blob, Manifest, ManifestList
 from pulp_platform.models.content import ContentUnit
-from pulp_platform.plugin_api import Conduit
+from pulp_platform.plugin_api import AssociationFailed, Conduit
 from pulp_platform.storage import Staging
 from pulp_platform.tasking.fencing import ReservationLost
 
@@ -50,6 +50,17 @@ class Undo:
         self.conduit = conduit
         self.associated: list[ContentUnit] = []
         self.tags: list[TagChange] = []
+
+    def associate_all(self, units: list[ContentUnit]) -> list[bool]:
+        """Associate ``units`` in one batch (``Conduit.associate_all``); for each, True if it was added.
+        What it adds is taken back by ``rollback``, also when the batch fails part way."""
+        try:
+            added = self.conduit.associate_all(units)
+        except AssociationFailed as exc:
+            self.associated.extend(exc.created)
+            raise exc.cause from None
+        self.associated.extend(unit for unit, new in zip(units, added, strict=True) if new)
+        return added
 
     def rollback(self) -> None:
         """Restore moved tags, then remove this import's associations, newest first.
@@ -78,14 +89,17 @@ def store(plan: Plan, conduit: Conduit, staging: Staging, tags: list[tuple[str, 
     undo = Undo(conduit)
     stored = Stored()
     try:
+        blobs = []
         for blob in plan.blobs:
             if blob.staged is not None:
                 staging.commit(blob.staged)
-            unit = _save(conduit, Blob(digest=blob.digest, size=blob.size,
-                                       storage_path=conduit.store.relative_path(blob.digest)))
-            (stored.blobs_imported if _associate(conduit, undo, unit) else stored.blobs_present).append(blob.digest)
-        stored.instances = [_store_manifest(conduit, staging, undo, m) for m in plan.instances]
-        stored.tops = [_store_manifest(conduit, staging, undo, m) for m in plan.tops]
+            blobs.append(_save(conduit, Blob(digest=blob.digest, size=blob.size,
+                                             storage_path=conduit.store.relative_path(blob.digest))))
+        # The blobs, then the instances, then the tops: a manifest is never held before what it names.
+        for blob, added in zip(plan.blobs, undo.associate_all(blobs), strict=True):
+            (stored.blobs_imported if added else stored.blobs_present).append(blob.digest)
+        stored.instances = _store_manifests(conduit, staging, undo, plan.instances)
+        stored.tops = _store_manifests(conduit, staging, undo, plan.tops)
         for name, index in tags:
             change = apply_tag(conduit, name, stored.tops[index])
             undo.tags.append(change)
@@ -107,7 +121,14 @@ def check_owner(conduit: Conduit) -> None:
     conduit.check_owner()
 
 
-def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: ManifestToStore) -> ContentUnit:
+def _store_manifests(conduit: Conduit, staging: Staging, undo: Undo,
+                     items: list[ManifestToStore]) -> list[ContentUnit]:
+    units = [_store_manifest(conduit, staging, item) for item in items]
+    undo.associate_all(units)
+    return units
+
+
+def _store_manifest(conduit: Conduit, staging: Staging, item: ManifestToStore) -> ContentUnit:
     # Stored under the sha256 of its exact bytes; for signed schema 1 that differs from the unit digest.
     file_digest = sha256_digest(item.data)
     staging.commit(staging.stage_bytes(item.data))
@@ -119,18 +140,9 @@ def _store_manifest(conduit: Conduit, staging: Staging, undo: Undo, item: Manife
     else:
         assert isinstance(parsed, ParsedManifest)
         unit = Manifest.from_parsed(parsed, path)
-    unit = _save(conduit, unit)
-    _associate(conduit, undo, unit)
-    return unit
+    return _save(conduit, unit)
 
 
 def _save(conduit: Conduit, unit: ContentUnit) -> ContentUnit:
     saved, _created = conduit.save_unit(unit)
     return saved
-
-
-def _associate(conduit: Conduit, undo: Undo, unit: ContentUnit) -> bool:
-    if conduit.associate(unit):
-        undo.associated.append(unit)
-        return True
-    return False
