@@ -13,16 +13,8 @@ from collections.abc import Iterable
 from typing import IO, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeRemainingColumn,
-)
-from rich.text import Text
+
+from pulp_admin_client.sizes import human_size
 
 
 def emit_json(value: Any) -> None:
@@ -101,27 +93,6 @@ def print_documents(title: str, documents: Iterable[dict[str, Any]]) -> None:
         click.echo()
 
 
-def human_size(size: float) -> str:
-    """Bytes as a short binary-unit string (``12.3 MiB``): the one unit system of the client's output."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(size) < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-class BinaryRateColumn(ProgressColumn):
-    """The transfer rate in binary units, as ``human_size`` and ``DownloadColumn(binary_units=True)`` show
-    sizes (rich's own speed column is decimal: MB/s beside MiB)."""
-
-    def render(self, task: Any) -> Text:
-        speed = task.finished_speed or task.speed
-        if speed is None and task.finished and task.elapsed:
-            # Sent in one piece (smaller than a send block): rich has a single sample, so its average.
-            speed = (task.completed - task.fields.get("resumed_at", 0)) / task.elapsed
-        return Text("?" if speed is None else f"{human_size(speed)}/s", style="progress.data.speed")
-
-
 class TransferProgress:
     """Progress of one transfer of ``total`` bytes, of which ``done`` were already on the server.
 
@@ -135,7 +106,7 @@ class TransferProgress:
         self.done = done
         self.enabled = enabled
         self.stream = stream or sys.stdout
-        self._rich: Progress | None = None
+        self._rich: Any = None  # a rich Progress, on a terminal
         self._task: Any = None
         self._started = time.monotonic()
         self._start_done = done
@@ -150,11 +121,9 @@ class TransferProgress:
         if not self.enabled:
             return self
         if self.stream.isatty():
-            self._rich = Progress(
-                TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(binary_units=True),
-                BinaryRateColumn(), TimeRemainingColumn(),
-                console=Console(file=self.stream), transient=False,
-            )
+            from pulp_admin_client import rich_bars
+
+            self._rich = rich_bars.transfer_bar(self.stream)
             self._rich.start()
             self._task = self._rich.add_task(self.label, total=self.total, completed=self.done, resumed_at=self.done)
         elif self.done:
@@ -213,7 +182,9 @@ class ImportStatus:
         if not self.enabled:
             return self
         if self.stream.isatty():
-            self._status = Console(file=self.stream).status(self.text)
+            from pulp_admin_client import rich_bars
+
+            self._status = rich_bars.spinner(self.stream, self.text)
             self._status.start()
         else:
             print(self.text, file=self.stream, flush=True)

@@ -1,15 +1,14 @@
 """JSON Schemas for the manifest kinds we accept (checked with the jsonschema library).
 
 They hold the structure registries rely on; media types and digests are checked again, with precise
-messages, in ``manifest``. ``STRICT`` is the validator to check them with: an integer is a JSON
+messages, in ``manifest``. ``strict()`` is the validator to check them with: an integer is a JSON
 integer, as Go's ``int64`` reads it (JSON Schema itself counts ``777.0`` as an integer).
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
-
-from jsonschema import Draft202012Validator, exceptions, validators
 
 from pulp_docker.common.references import ANY_DIGEST
 
@@ -18,13 +17,21 @@ def _is_integer(checker: Any, instance: Any) -> bool:
     return isinstance(instance, int) and not isinstance(instance, bool)
 
 
-STRICT = validators.extend(Draft202012Validator,
-                           type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
+@cache
+def strict() -> Any:
+    """The validator class the schemas are checked with. jsonschema is imported at the first check, not
+    with this module: it is about 27 ms of every ``pulp-admin`` start, most of which never check a manifest."""
+    from jsonschema import Draft202012Validator, validators
+
+    return validators.extend(Draft202012Validator,
+                             type_checker=Draft202012Validator.TYPE_CHECKER.redefine("integer", _is_integer))
 
 
 def problem(doc: Any, schema: dict[str, Any]) -> str | None:
-    """Why ``doc`` does not match ``schema`` (checked with ``STRICT``), or None when it does."""
-    error = exceptions.best_match(STRICT(schema).iter_errors(doc))
+    """Why ``doc`` does not match ``schema`` (checked with ``strict()``), or None when it does."""
+    from jsonschema import exceptions
+
+    error = exceptions.best_match(strict()(schema).iter_errors(doc))
     if error is None:
         return None
     where = "/".join(str(p) for p in error.absolute_path) or "top level"

@@ -11,8 +11,6 @@ import sys
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from pulp_admin_client import tasks
 from pulp_admin_client.context import ClientContext
@@ -33,10 +31,14 @@ class StepDisplay:
     """Shows each step's progress: rich bars on a terminal, a plain line per change elsewhere."""
 
     def __init__(self) -> None:
-        self.rich: Progress | None = None
+        self.rich: Any = None  # a rich Progress, on a terminal
         self.bars: dict[str, Any] = {}
         self.seen: dict[str, tuple[str, int, int]] = {}
         if sys.stdout.isatty():
+            # rich only here: it is 25 ms of every pulp-admin start, and scripts draw no bar
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
             self.rich = Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
                                  TextColumn("{task.fields[state]}"), console=Console())
             self.rich.start()
