@@ -178,3 +178,21 @@ def test_an_upload_that_ends_inside_the_claimed_member_fails_the_stream(upload) 
     assert "inside a member" in (where / "failed").read_text()
     wait_for(lambda: upload_id not in upload_streams._LIVE, "the stream did not end")
     assert path.read_bytes() == DATA[:short]
+
+
+def test_an_upload_beyond_max_streams_gets_no_stream_and_keeps_every_byte(upload, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``MAX_STREAMS`` streams reading, another upload is left whole for its import to read."""
+    monkeypatch.setattr(upload_streams, "MAX_STREAMS", 1)
+    streams, first_id, _path, where = upload
+    first_chunk_then_the_claim(streams, first_id)  # the one stream allowed
+    second_id = streams.uploads.create()
+    second = streams.uploads.path(second_id)
+    write_from(streams, second_id, 0, len(DATA))
+    assert not upload_streams.stream_dir(tmp_path / "content", second_id).exists()
+    assert second.read_bytes() == DATA  # written, not claimed: nothing is a hole
+    assert upload_streams.take(tmp_path / "content", second_id, second, tmp_path / "import") is None
+    # The first stream was not disturbed by it.
+    write_from(streams, first_id, CLAIMED_AT, len(DATA))
+    upload_streams.seal(where.parent.parent, first_id)
+    assert_member_staged(where, finished(where))
