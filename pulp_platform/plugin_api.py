@@ -232,7 +232,10 @@ class Conduit:
 
     def associate(self, unit: ContentUnit) -> bool:
         """Make the repository hold ``unit``; True if it did not already."""
-        return self.associate_all([unit])[0]
+        try:
+            return self.associate_all([unit])[0]
+        except AssociationFailed as exc:
+            raise exc.cause from None  # one unit: nothing was added, and the caller sees the write's own error
 
     def associate_all(self, units: Sequence[ContentUnit]) -> list[bool]:
         """Make the repository hold each of ``units``; for each, True if it did not already.

@@ -14,8 +14,6 @@ from typing import IO, Any
 
 import click
 
-from pulp_admin_client.sizes import human_size
-
 
 def emit_json(value: Any) -> None:
     """Print one JSON document on stdout."""
@@ -91,6 +89,15 @@ def print_documents(title: str, documents: Iterable[dict[str, Any]]) -> None:
     for document in documents:
         print_document(document)
         click.echo()
+
+
+def human_size(size: float) -> str:
+    """Bytes as a short binary-unit string (``12.3 MiB``): the one unit system of the client's output."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(size) < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
 
 
 class TransferProgress:

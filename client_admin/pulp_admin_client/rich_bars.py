@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, ProgressColumn, TextColumn, TimeRemainingColumn
 from rich.text import Text
 
-from pulp_admin_client.sizes import human_size
+from pulp_admin_client.output import human_size
 
 
 class BinaryRateColumn(ProgressColumn):
