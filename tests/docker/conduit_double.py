@@ -60,6 +60,10 @@ class ConduitDouble:
                     setattr(existing, name, getattr(unit, name))
         return existing, False
 
+    def save_units(self, units: list[ContentUnit]) -> list[ContentUnit]:
+        """The platform's batch is one bulk write; here each unit goes through ``save_unit`` (and its failures)."""
+        return [self.save_unit(unit)[0] for unit in units]
+
     def associate(self, unit: ContentUnit) -> bool:
         self._check("associate", unit)
         if (self.repo_id, unit.id) in self.held:
@@ -70,6 +74,7 @@ class ConduitDouble:
     def associate_all(self, units: list[ContentUnit]) -> list[bool]:
         """One ``associate`` per unit (each may be made to fail); a failure part way is reported as the
         real conduit's bulk write reports it, naming the units added before it."""
+        self.calls.append(("associate_all", list(units)))
         added: list[bool] = []
         for unit in units:
             try:

@@ -55,6 +55,25 @@ def test_an_import_stores_and_associates_everything(store) -> None:
     assert not any(store.tmp.iterdir())
 
 
+def test_an_image_list_is_associated_in_one_batch_blobs_then_instances_then_the_list(store, tmp_path) -> None:
+    """A reader sees a prefix of the ordered batch: never a manifest before its blobs, nor a list before
+    its instances. The tag comes after the batch."""
+    image = tmp_path / "multi"
+    imagegen.make_image(image, 16 * 1024, platforms=["linux/amd64", "linux/arm64"])
+    conduit = ConduitDouble("r1", store)
+    _run(conduit, imagegen.tar_dir(image, tmp_path / "multi.tar").read_bytes(), tag="multi")
+    batches = [units for method, units in conduit.calls if method == "associate_all"]
+    kinds_in_order = [[type(unit).__name__ for unit in units] for units in batches]
+    blobs = sum(1 for unit in conduit.held_units() if isinstance(unit, Blob))
+    assert blobs >= 4
+    assert kinds_in_order[0] == ["Blob"] * blobs + ["Manifest", "Manifest", "ManifestList"]
+    assert len(batches) == 1
+    methods = [(method, type(arg).__name__) for method, arg in conduit.calls if method.startswith("associate")]
+    assert methods[-1] == ("associate", "Tag")  # the tag is applied once the batch is in
+    assert {unit.digest for unit in batches[0][blobs:blobs + 2]} == {
+        entry["digest"] for entry in json.loads((image / "manifest.json").read_bytes())["manifests"]}
+
+
 @pytest.mark.parametrize("failing", ["Blob", "Manifest", "Tag"])
 def test_a_failure_while_storing_takes_back_every_association(store, failing: str) -> None:
     conduit = ConduitDouble("r1", store)

@@ -183,16 +183,22 @@ def _tag_row(t: Tag, target_media_type: str) -> dict[str, Any]:
 def _snapshot(conduit: Conduit, publication_id: str) -> Iterator[dict[str, Any]]:
     """The rows of a new publication of the conduit's repository."""
     base = {"publication_id": publication_id, "repo_id": conduit.repo_id}
+    held = conduit.unit_ids_by_type()  # one query for every type; a type the repository lacks costs none
+
+    def units(model: type[ContentUnit]) -> Any:
+        ids = held.get(model.type_id)
+        return model.objects(id__in=ids) if ids else model.objects.none()
+
     targets: dict[str, str] = {}
-    for m in conduit.units(Manifest):
+    for m in units(Manifest):
         targets[m.digest] = m.media_type
         yield {**base, **_manifest_row(m)}
-    for ml in conduit.units(ManifestList):
+    for ml in units(ManifestList):
         targets[ml.digest] = ml.media_type
         yield {**base, **_list_row(ml)}
-    for b in conduit.units(Blob).only("digest", "size", "storage_path"):
+    for b in units(Blob).only("digest", "size", "storage_path"):
         yield {**base, **_blob_row(b)}
-    for t in conduit.units(Tag):
+    for t in units(Tag):
         media_type = targets.get(t.manifest_digest)
         if media_type is None:
             log.warning("tag %s of repository %s names %s, which the repository does not hold; not published",

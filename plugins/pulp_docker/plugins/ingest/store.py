@@ -89,17 +89,20 @@ def store(plan: Plan, conduit: Conduit, staging: Staging, tags: list[tuple[str, 
     undo = Undo(conduit)
     stored = Stored()
     try:
-        blobs = []
         for blob in plan.blobs:
             if blob.staged is not None:
                 staging.commit(blob.staged)
-            blobs.append(_save(conduit, Blob(digest=blob.digest, size=blob.size,
-                                             storage_path=conduit.store.relative_path(blob.digest))))
-        # The blobs, then the instances, then the tops: a manifest is never held before what it names.
-        for blob, added in zip(plan.blobs, undo.associate_all(blobs), strict=True):
-            (stored.blobs_imported if added else stored.blobs_present).append(blob.digest)
-        stored.instances = _store_manifests(conduit, staging, undo, plan.instances)
-        stored.tops = _store_manifests(conduit, staging, undo, plan.tops)
+        blobs = conduit.save_units([Blob(digest=blob.digest, size=blob.size,
+                                         storage_path=conduit.store.relative_path(blob.digest))
+                                    for blob in plan.blobs])
+        stored.instances = _store_manifests(conduit, staging, plan.instances)
+        stored.tops = _store_manifests(conduit, staging, plan.tops)
+        # One ordered batch: the blobs, then the instances, then the tops, so a manifest is never held
+        # before what it names (a reader sees a prefix of the batch) and the batch costs one fence check,
+        # one journal entry and one write.
+        added = undo.associate_all([*blobs, *stored.instances, *stored.tops])
+        for blob, new in zip(plan.blobs, added[:len(blobs)], strict=True):
+            (stored.blobs_imported if new else stored.blobs_present).append(blob.digest)
         for name, index in tags:
             change = apply_tag(conduit, name, stored.tops[index])
             undo.tags.append(change)
@@ -121,28 +124,19 @@ def check_owner(conduit: Conduit) -> None:
     conduit.check_owner()
 
 
-def _store_manifests(conduit: Conduit, staging: Staging, undo: Undo,
-                     items: list[ManifestToStore]) -> list[ContentUnit]:
-    units = [_store_manifest(conduit, staging, item) for item in items]
-    undo.associate_all(units)
-    return units
+def _store_manifests(conduit: Conduit, staging: Staging, items: list[ManifestToStore]) -> list[ContentUnit]:
+    """Commit each manifest's file and save its unit (not yet associated)."""
+    return conduit.save_units([_manifest_unit(conduit, staging, item) for item in items])
 
 
-def _store_manifest(conduit: Conduit, staging: Staging, item: ManifestToStore) -> ContentUnit:
+def _manifest_unit(conduit: Conduit, staging: Staging, item: ManifestToStore) -> ContentUnit:
+    """The unit of one manifest or list, its exact bytes committed to the content store."""
     # Stored under the sha256 of its exact bytes; for signed schema 1 that differs from the unit digest.
     file_digest = sha256_digest(item.data)
     staging.commit(staging.stage_bytes(item.data))
     path = conduit.store.relative_path(file_digest)
     parsed = item.parsed
-    unit: ContentUnit
     if isinstance(parsed, ParsedManifestList):
-        unit = ManifestList.from_parsed(parsed, path)
-    else:
-        assert isinstance(parsed, ParsedManifest)
-        unit = Manifest.from_parsed(parsed, path)
-    return _save(conduit, unit)
-
-
-def _save(conduit: Conduit, unit: ContentUnit) -> ContentUnit:
-    saved, _created = conduit.save_unit(unit)
-    return saved
+        return ManifestList.from_parsed(parsed, path)
+    assert isinstance(parsed, ParsedManifest)
+    return Manifest.from_parsed(parsed, path)

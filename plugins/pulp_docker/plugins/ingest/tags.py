@@ -39,7 +39,7 @@ def apply_tag(conduit: Conduit, name: str, target: ContentUnit) -> TagChange:
         manifest_type=constants.MANIFEST_TYPE_LIST if is_list else constants.MANIFEST_TYPE_IMAGE,
         manifest_digest=target.digest,
     )
-    previous = conduit.units(Tag, name=tag.name, schema_version=tag.schema_version,
+    previous = conduit.units(Tag, name=tag.name, repo_id=tag.repo_id, schema_version=tag.schema_version,
                              manifest_type=tag.manifest_type).first()
     previous_digest = previous.manifest_digest if previous is not None else None
     stored, _created = conduit.save_unit(tag, update=True)
