@@ -123,6 +123,10 @@ def test_cancelled_session_is_gone(pulp_server) -> None:
     assert requests.delete(pulp_server.url + location, auth=AUTH, timeout=30).status_code == 204
     again = requests.get(pulp_server.url + location, auth=AUTH, timeout=30)
     assert again.status_code == 404 and error_codes(again) == ["BLOB_UPLOAD_UNKNOWN"]
+    for method in ("PATCH", "PUT"):  # read under the session's lock, which an unknown session gives back
+        late = requests.request(method, pulp_server.url + location, params={"digest": sha(b"partial")},
+                                data=b"more", auth=AUTH, timeout=30)
+        assert late.status_code == 404 and error_codes(late) == ["BLOB_UPLOAD_UNKNOWN"], late.text
     assert f"push-{location.rsplit('/', 1)[1]}" not in tmp_files(pulp_server)
 
 
@@ -356,3 +360,18 @@ def test_a_manifest_declaring_another_size_for_a_held_blob_is_invalid(pulp_serve
     reply = put_manifest(pulp_server, name, "1", json.dumps(doc).encode())
     assert reply.status_code == 400 and error_codes(reply) == ["MANIFEST_INVALID"]
     assert "DKR1036" in json.dumps(reply.json())
+
+
+def test_the_lock_of_an_id_that_names_no_session_is_dropped_unless_held(tmp_path) -> None:
+    from pulp_docker.plugins.push.sessions import Sessions
+    from pulp_platform.storage import ContentStore
+
+    store = Sessions(ContentStore(tmp_path / "content"))
+    unknown = uuid.uuid4().hex
+    lock = store.lock(unknown)
+    store.forget_lock(unknown, lock)
+    assert store.lock(unknown) is not lock  # forgotten: a request with made-up ids leaves nothing behind
+    held = store.lock(unknown)
+    with held:
+        store.forget_lock(unknown, held)  # another request holds it: kept
+        assert store.lock(unknown) is held

@@ -68,6 +68,12 @@ class Sessions:
         with self._guard:
             return self._locks.setdefault(session_id, threading.Lock())
 
+    def forget_lock(self, session_id: str, lock: threading.Lock) -> None:
+        """Drop the lock ``lock`` made for a session id that names no session (so unknown ids leave nothing)."""
+        with self._guard:
+            if self._locks.get(session_id) is lock and not lock.locked():
+                del self._locks[session_id]
+
     def create(self, name: str, repo_id: str) -> UploadSession:
         session = UploadSession(id=uuid.uuid4().hex, name=name, repo_id=repo_id)
         self.path(session.id).touch(exist_ok=False)

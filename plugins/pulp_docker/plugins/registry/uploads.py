@@ -19,6 +19,7 @@ path's ``store_blob``, and publishes the blob under the name at once.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import cache
@@ -218,15 +219,39 @@ def _check_range(request: Request, session: UploadSession) -> None:
                                 message="Content-Range and Content-Length disagree")
 
 
+def _pushing(request: Request) -> tuple[str, targets.Target]:
+    """The name and the repository of a session's request, once the caller may push it."""
+    name = _name(request)
+    auth.require(request, name, auth.PUSH)
+    target = targets.find(name)
+    if target is None:
+        raise BlobUploadUnknown({"name": name, "session": request.path_params["session_id"]})
+    return name, target
+
+
+def _read_locked(store: Sessions, lock: threading.Lock, session_id: str, name: str) -> UploadSession:
+    """The session, read once its lock is held (so its offset is the last write's); else BlobUploadUnknown."""
+    lock.acquire()
+    session = store.get(session_id, name)
+    if session is None:
+        lock.release()
+        store.forget_lock(session_id, lock)
+        raise BlobUploadUnknown({"name": name, "session": session_id})
+    return session
+
+
 @asynccontextmanager
-async def _writing(request: Request, store: Sessions, session: UploadSession) -> AsyncIterator[None]:
-    """Hold this process's lock on the session, reread it, and check the request's Content-Range."""
-    lock = store.lock(session.id)
-    await run_in_threadpool(lock.acquire)
+async def _writing(request: Request, store: Sessions, name: str) -> AsyncIterator[UploadSession]:
+    """Hold this process's lock on the session, read it under the lock, and check the request's Content-Range.
+
+    One read, under the lock: a read before it would have to be read again, as another request of
+    this process may have appended meanwhile."""
+    session_id = request.path_params["session_id"]
+    lock = store.lock(session_id)
+    session = await run_in_threadpool(_read_locked, store, lock, session_id, name)
     try:
-        await run_in_threadpool(session.reload)
         _check_range(request, session)
-        yield
+        yield session
     finally:
         lock.release()
 
@@ -234,9 +259,9 @@ async def _writing(request: Request, store: Sessions, session: UploadSession) ->
 @registry_stream_view
 async def patch_upload(request: Request) -> Response:
     """``PATCH``: append a chunk (in order)."""
-    name, _target, session = await run_in_threadpool(_existing, request)
+    name, _target = await run_in_threadpool(_pushing, request)
     store = sessions(request)
-    async with _writing(request, store, session):
+    async with _writing(request, store, name) as session:
         await _append(request, store, session)
     return Response(status_code=202, headers={**_session_headers(request, name, session), "Content-Length": "0"})
 
@@ -244,12 +269,12 @@ async def patch_upload(request: Request) -> Response:
 @registry_stream_view
 async def finish_upload(request: Request) -> Response:
     """``PUT ?digest=``: close the session, appending a last chunk if the request has a body."""
-    name, target, session = await run_in_threadpool(_existing, request)
+    name, target = await run_in_threadpool(_pushing, request)
     digest = request.query_params.get("digest")
     if digest is None or not is_sha256_digest(digest):
         raise DigestInvalid({"digest": digest}, message="PUT needs ?digest=sha256:<hex>")
     store = sessions(request)
-    async with _writing(request, store, session):
+    async with _writing(request, store, name) as session:
         await _append(request, store, session)
         return await run_in_threadpool(_commit, request, target, session, digest)
 
