@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import mongoengine as me
 import pymongo
+from pymongo.errors import DuplicateKeyError
 
 from pulp_platform.models.content import now
 
@@ -84,7 +85,18 @@ class Counter(me.Document):
 
 
 def next_sequence(name: str = "task_sequence") -> int:
-    """The next value of a named counter; atomic across processes and machines."""
-    doc = Counter._get_collection().find_one_and_update(
-        {"_id": name}, {"$inc": {"value": 1}}, upsert=True, return_document=pymongo.ReturnDocument.AFTER)
-    return int(doc["value"])
+    """The next value of a named counter; atomic across processes and machines.
+
+    The counter's first upserts may race: the loser gets a duplicate key error, or (from some servers)
+    no document, and tries again; it then increments the counter the winner made.
+    """
+    counters = Counter._get_collection()
+    for _ in range(5):
+        try:
+            doc = counters.find_one_and_update({"_id": name}, {"$inc": {"value": 1}}, upsert=True,
+                                               return_document=pymongo.ReturnDocument.AFTER)
+        except DuplicateKeyError:
+            continue
+        if doc is not None:
+            return int(doc["value"])
+    raise RuntimeError(f"counter {name!r}: no value after five upserts")

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import mongoengine
 import pytest
 from platform_helpers import unique
+from plugins_for_tests import fileplugin
+
+from pulp_docker.plugins.models import Tag
+from pulp_platform import db
+from pulp_platform.config import Settings
+from pulp_platform.models import PLATFORM_MODELS
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A real embedded database for the module's in-process tests, mongoengine connected to it."""
+    embedded = db.EmbeddedDatabase(replace(Settings(), data_dir=tmp_path_factory.mktemp("db")))
+    db.connect(embedded.start())
+    db.ensure_indexes([*PLATFORM_MODELS, fileplugin.TestFile, Tag])
+    yield
+    mongoengine.disconnect()
+    embedded.stop()
 
 
 @pytest.fixture

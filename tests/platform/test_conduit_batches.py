@@ -8,34 +8,17 @@ one-by-one calls answered, also when two tasks save the same new keys at once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
-import mongoengine
-import pytest
 from platform_helpers import unique
 from plugins_for_tests import fileplugin
 
 from pulp_docker.common import constants
 from pulp_docker.plugins.models import Tag
-from pulp_platform import db
-from pulp_platform.config import Settings
-from pulp_platform.models import PLATFORM_MODELS
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import ContentStore
 
 DIGEST = "sha256:" + "0" * 64
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    embedded = db.EmbeddedDatabase(replace(Settings(), data_dir=tmp_path_factory.mktemp("batches-db")))
-    db.connect(embedded.start())
-    db.ensure_indexes([*PLATFORM_MODELS, fileplugin.TestFile, Tag])
-    yield
-    mongoengine.disconnect()
-    embedded.stop()
 
 
 def _conduit(repo_id: str, tmp_path: Path) -> Conduit:

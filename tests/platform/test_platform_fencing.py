@@ -8,11 +8,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import replace
 from pathlib import Path
 
-import mongoengine
 import pymongo
 import pytest
 from platform_helpers import unique, units
@@ -20,9 +17,6 @@ from plugins_for_tests import fileplugin
 
 from pulp_docker.common import constants
 from pulp_docker.plugins.models import Tag
-from pulp_platform import db
-from pulp_platform.config import Settings
-from pulp_platform.models import PLATFORM_MODELS
 from pulp_platform.models.content import RepositoryContentUnit
 from pulp_platform.models.journal import TaskJournal
 from pulp_platform.models.task import ERROR, RUNNING, TaskStatus, next_sequence
@@ -30,16 +24,6 @@ from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import ContentStore
 from pulp_platform.tasking import journal, reservations
 from pulp_platform.tasking.fencing import ReservationLost, TaskOwner
-
-
-@pytest.fixture(scope="module")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    embedded = db.EmbeddedDatabase(replace(Settings(), data_dir=tmp_path_factory.mktemp("fencing-db")))
-    db.connect(embedded.start())
-    db.ensure_indexes([*PLATFORM_MODELS, fileplugin.TestFile, Tag])
-    yield
-    mongoengine.disconnect()
-    embedded.stop()
 
 
 def _running_task(repo_id: str) -> TaskOwner:
