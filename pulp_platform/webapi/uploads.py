@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from pulp_platform.diskspace import RoomWatch, check_room, full_disk_is_an_error
+from pulp_platform.webapi.body_batches import batches
 from pulp_platform.webapi.endpoint import Reply, endpoint, href, state, stream_endpoint
 
 WRITE_BATCH = 1024 * 1024  # bytes of a chunk's body gathered before one write in a worker thread
@@ -56,22 +57,17 @@ async def put_chunk(request: Request) -> None:
             if declared and declared.isdigit():
                 check_room(uploads.root, int(declared), "the upload chunk")
             watch = RoomWatch(uploads.root, "the upload chunk")
-            batch = bytearray()
             # Writes go to a worker thread in batches: a write can block (a slow or full disk, page
             # cache writeback), and the event loop must keep answering other requests meanwhile. One
-            # batch is written while the next is received (a write may hash, too: ``upload_claims``).
-            async for chunk in request.stream():
-                batch += chunk
-                if len(batch) >= WRITE_BATCH:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(_write(handle, batch))
-                    watch.wrote(len(batch))
-                    batch = bytearray()
+            # batch is written while the next is received (a write may hash, too: ``upload_claims``);
+            # the one before is written by then, as ``batches`` needs before it refills its buffer.
+            async for batch in batches(request.stream(), WRITE_BATCH):
+                if writing is not None:
+                    await writing
+                writing = asyncio.ensure_future(run_in_threadpool(handle.write, batch))
+                watch.wrote(len(batch))
             if writing is not None:
                 await writing
-            if batch:
-                await _write(handle, batch)
         finally:
             if writing is not None:
                 # Never closed under a write; its error, if it had one, was raised above (or another was).
@@ -79,8 +75,3 @@ async def put_chunk(request: Request) -> None:
             await run_in_threadpool(handle.close)
     return None
 
-
-async def _write(handle: object, batch: bytearray) -> None:
-    """Write ``batch`` in a worker thread, as it is (a view: the event loop copies nothing more)."""
-    with memoryview(batch) as view:
-        await run_in_threadpool(handle.write, view)  # type: ignore[attr-defined]

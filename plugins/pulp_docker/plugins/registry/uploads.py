@@ -50,6 +50,7 @@ from pulp_docker.plugins.registry.errors import (
 from pulp_platform.diskspace import InsufficientStorage, RoomWatch, check_room, is_disk_full
 from pulp_platform.plugin_api import Conduit
 from pulp_platform.storage import ContentStore
+from pulp_platform.webapi.body_batches import batches
 from pulp_platform.webapi.endpoint import state
 
 CHUNK_MIN = 1024 * 1024  # OCI-Chunk-Min-Length: smaller chunks are accepted, this is a hint
@@ -156,15 +157,9 @@ async def _write_body(request: Request, store: Sessions, session: UploadSession)
     handle = await run_in_threadpool(open, path, "ab")
     watch = RoomWatch(path.parent, "the blob upload")
     try:
-        batch = bytearray()
-        async for chunk in request.stream():
-            batch += chunk
-            if len(batch) >= WRITE_BATCH:
-                await run_in_threadpool(store.append, session, bytes(batch), handle)
-                watch.wrote(len(batch))
-                batch.clear()
-        if batch:
-            await run_in_threadpool(store.append, session, bytes(batch), handle)
+        async for batch in batches(request.stream(), WRITE_BATCH):
+            await run_in_threadpool(store.append, session, batch, handle)
+            watch.wrote(len(batch))
     finally:
         await run_in_threadpool(handle.close)
     await run_in_threadpool(store.record, session)
