@@ -128,7 +128,8 @@ def test_kill_during_store_undoes_the_import(crashable: Crashable, tmp_path: Pat
     repo_id = _repo(server)
     task_id = _queue_import(server, repo_id, tarball, tag="latest", pause_at="store")
     _wait_paused(server, task_id, "store")
-    assert {kind for kind, _ in _held(server, repo_id)} == {"docker_blob"}  # a blob is visible already
+    # The blobs and the manifest are visible already (one batch of associations), the tag not yet.
+    assert {kind for kind, _ in _held(server, repo_id)} == {"docker_blob", "docker_manifest"}
     assert _staged(server), "the import had staged files when it was killed"
 
     server = crashable.crash()
