@@ -85,12 +85,11 @@ def plan_copy(source: Conduit, units: list[ContentUnit]) -> CopyPlan:
 def store_copy(target: Conduit, plan: CopyPlan) -> list[ContentUnit]:
     """Associate the plan's units with the target, then apply its tags there; all or nothing."""
     undo = Undo(target)
-    copied: list[ContentUnit] = []
+    # One ordered batch, as the ingest's: blobs, then manifests, then lists, so a manifest is never
+    # held before what it names (a reader sees a prefix of the batch).
+    copied: list[ContentUnit] = [*plan.blobs.values(), *plan.manifests.values(), *plan.lists.values()]
     try:
-        # Blobs, then manifests, then lists: a manifest is never held before what it names.
-        for units in (list(plan.blobs.values()), list(plan.manifests.values()), list(plan.lists.values())):
-            undo.associate_all(units)
-            copied.extend(units)
+        undo.associate_all(copied)
         for tag, tagged in plan.tags:
             change = apply_tag(target, tag.name, tagged)
             undo.tags.append(change)

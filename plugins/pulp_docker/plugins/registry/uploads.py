@@ -188,12 +188,21 @@ async def start_upload(request: Request) -> Response:
     return Response(status_code=202, headers={**_session_headers(request, name, session), "Content-Length": "0"})
 
 
-def _existing(request: Request) -> tuple[str, targets.Target, UploadSession]:
+def _pushing(request: Request) -> tuple[str, targets.Target]:
+    """The name and the repository of a session's request, once the caller may push it."""
     name = _name(request)
     auth.require(request, name, auth.PUSH)
     target = targets.find(name)
+    if target is None:
+        raise BlobUploadUnknown({"name": name, "session": request.path_params["session_id"]})
+    return name, target
+
+
+def _existing(request: Request) -> tuple[str, targets.Target, UploadSession]:
+    """``_pushing`` and the session, read without its lock (status and cancel do not write it)."""
+    name, target = _pushing(request)
     session = sessions(request).get(request.path_params["session_id"], name)
-    if target is None or session is None:
+    if session is None:
         raise BlobUploadUnknown({"name": name, "session": request.path_params["session_id"]})
     return name, target, session
 
@@ -212,16 +221,6 @@ def _check_range(request: Request, session: UploadSession) -> None:
     if length is not None and int(length) != end - start + 1:
         raise BlobUploadInvalid({"Content-Range": header, "Content-Length": length},
                                 message="Content-Range and Content-Length disagree")
-
-
-def _pushing(request: Request) -> tuple[str, targets.Target]:
-    """The name and the repository of a session's request, once the caller may push it."""
-    name = _name(request)
-    auth.require(request, name, auth.PUSH)
-    target = targets.find(name)
-    if target is None:
-        raise BlobUploadUnknown({"name": name, "session": request.path_params["session_id"]})
-    return name, target
 
 
 def _read_locked(store: Sessions, lock: threading.Lock, session_id: str, name: str) -> UploadSession:
